@@ -1,0 +1,76 @@
+//! kubectl-longhorn-systembackup: Longhorn system backups from the terminal.
+//!
+//! `main.rs` only hands the process arguments to [`main_with_args`]. The flags are
+//! defined in [`cli`], resolved into a [`session::Session`], and each verb lives in its
+//! own module under [`commands`]; Longhorn knowledge sits in the domain modules beside
+//! them.
+
+pub mod cli;
+pub mod duration;
+pub mod error;
+pub mod invocation;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use error::{Error, Result};
+
+use crate::cli::Cli;
+use crate::invocation::Invocation;
+
+/// Parses the arguments the way the binary was invoked, runs the command and maps the
+/// outcome to an exit code: 0 success, 1 failure, 2 usage error (clap's).
+pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
+    let argv0 = args.first().cloned().unwrap_or_default();
+    let invocation = Invocation::from_argv0(&argv0);
+    let rest = args.get(1..).unwrap_or_default().to_vec();
+    let verb_args = if invocation.vendor_form {
+        match invocation::strip_group(&rest) {
+            Some(verb_args) => verb_args,
+            None => return vendor_usage(&invocation, &rest),
+        }
+    } else {
+        rest
+    };
+    let display = invocation.verb_display();
+    let command = Cli::command().name(display.clone()).bin_name(display.clone());
+    let mut full = vec![OsString::from(display)];
+    full.extend(verb_args);
+    let cli = match command.try_get_matches_from(full).and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let _ = cli;
+    ExitCode::SUCCESS
+}
+
+/// `kubectl longhorn` without `systembackup`: help, or a hint for an unknown command.
+fn vendor_usage(invocation: &Invocation, rest: &[OsString]) -> ExitCode {
+    let mut top = clap::Command::new(invocation.display.clone())
+        .bin_name(invocation.display.clone())
+        .about("Longhorn tools for kubectl")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .subcommand(
+            clap::Command::new(invocation::GROUP_COMMAND)
+                .visible_aliases(invocation::GROUP_ALIASES)
+                .about("Manage Longhorn system backups (SystemBackup, SystemRestore, RecurringJob)"),
+        );
+    let mut full = vec![OsString::from(invocation.display.clone())];
+    full.extend_from_slice(rest);
+    match top.try_get_matches_from_mut(full) {
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(e.exit_code() as u8)
+        }
+        Ok(_) => {
+            let _ = top.print_help();
+            ExitCode::from(2)
+        }
+    }
+}
