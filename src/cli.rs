@@ -312,7 +312,12 @@ pub struct ScheduleCreateArgs {
     #[arg(long, value_name = "EXPR")]
     pub cron: String,
     /// How many system backups made by this job to keep
-    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
     pub retain: i64,
     /// Volume backup policy of the backups it makes
     #[arg(long, value_name = "POLICY", default_value = "if-not-present")]

@@ -22,7 +22,9 @@ impl HumanDuration {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: {reason} (use a number with a unit, e.g. 90s, 15m, 2h or 1h30m)")]
+#[error(
+    "invalid duration {input:?}: {reason} (use a number with a unit, e.g. 90s, 15m, 2h or 1h30m)"
+)]
 pub struct ParseDurationError {
     pub input: String,
     pub reason: &'static str,
@@ -30,7 +32,10 @@ pub struct ParseDurationError {
 
 /// Parses Go's `time.ParseDuration` grammar into nanoseconds (negative allowed).
 pub fn parse_go_duration(input: &str) -> Result<i128, ParseDurationError> {
-    let error = |reason| ParseDurationError { input: input.to_string(), reason };
+    let error = |reason| ParseDurationError {
+        input: input.to_string(),
+        reason,
+    };
     let mut rest = input;
     let negative = if let Some(r) = rest.strip_prefix('-') {
         rest = r;
@@ -47,13 +52,17 @@ pub fn parse_go_duration(input: &str) -> Result<i128, ParseDurationError> {
     }
     let mut total: i128 = 0;
     while !rest.is_empty() {
-        let digits_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits_end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         let number = &rest[..digits_end];
         if number.is_empty() || number == "." || number.matches('.').count() > 1 {
             return Err(error("expected a number"));
         }
         rest = &rest[digits_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let scale: i128 = match unit {
@@ -67,14 +76,22 @@ pub fn parse_go_duration(input: &str) -> Result<i128, ParseDurationError> {
             _ => return Err(error("unknown unit")),
         };
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| error("number too large"))? };
-        let mut value = whole.checked_mul(scale).ok_or_else(|| error("out of range"))?;
+        let whole: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| error("number too large"))?
+        };
+        let mut value = whole
+            .checked_mul(scale)
+            .ok_or_else(|| error("out of range"))?;
         let mut place = scale;
         for digit in fraction.chars() {
             place /= 10;
             value += i128::from(digit.to_digit(10).unwrap_or(0)) * place;
         }
-        total = total.checked_add(value).ok_or_else(|| error("out of range"))?;
+        total = total
+            .checked_add(value)
+            .ok_or_else(|| error("out of range"))?;
         if total > i128::from(i64::MAX) {
             return Err(error("out of range"));
         }
@@ -87,7 +104,10 @@ impl FromStr for HumanDuration {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let nanos = parse_go_duration(input.trim())?;
         if nanos < 0 {
-            return Err(ParseDurationError { input: input.to_string(), reason: "negative" });
+            return Err(ParseDurationError {
+                input: input.to_string(),
+                reason: "negative",
+            });
         }
         Ok(HumanDuration(Duration::from_nanos(nanos as u64)))
     }
@@ -138,14 +158,29 @@ mod tests {
 
     #[test]
     fn rejects_what_go_rejects() {
-        for input in ["", "5", "1x", "h", "1.2.3s", "--1s", "1h 30m", "99999999999h"] {
-            assert!(parse_go_duration(input).is_err(), "{input} should be rejected");
+        for input in [
+            "",
+            "5",
+            "1x",
+            "h",
+            "1.2.3s",
+            "--1s",
+            "1h 30m",
+            "99999999999h",
+        ] {
+            assert!(
+                parse_go_duration(input).is_err(),
+                "{input} should be rejected"
+            );
         }
     }
 
     #[test]
     fn flag_values_are_non_negative() {
-        assert_eq!("90s".parse::<HumanDuration>().unwrap().0, Duration::from_secs(90));
+        assert_eq!(
+            "90s".parse::<HumanDuration>().unwrap().0,
+            Duration::from_secs(90)
+        );
         let err = "-5m".parse::<HumanDuration>().unwrap_err();
         assert_eq!(err.reason, "negative");
         assert!(err.to_string().contains("use a number with a unit"));
@@ -154,7 +189,10 @@ mod tests {
     #[test]
     fn displays_compactly() {
         assert_eq!(HumanDuration(Duration::from_secs(3600)).to_string(), "1h");
-        assert_eq!(HumanDuration(Duration::from_secs(5430)).to_string(), "1h30m30s");
+        assert_eq!(
+            HumanDuration(Duration::from_secs(5430)).to_string(),
+            "1h30m30s"
+        );
         assert_eq!(HumanDuration(Duration::ZERO).to_string(), "0s");
     }
 }

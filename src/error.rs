@@ -16,16 +16,22 @@ pub enum Error {
     #[error("Error from server ({reason}): {message}", reason = status_reason(.0), message = .0.message)]
     Api(Box<Status>),
 
-    #[error("Unable to connect to the server {server}: {detail} (check --context/--kubeconfig, or that the cluster is up)")]
+    #[error(
+        "Unable to connect to the server {server}: {detail} (check --context/--kubeconfig, or that the cluster is up)"
+    )]
     Connect { server: String, detail: String },
 
-    #[error("You must be logged in to the server (Unauthorized): the credentials in your kubeconfig were rejected; they may have expired, so log in again")]
+    #[error(
+        "You must be logged in to the server (Unauthorized): the credentials in your kubeconfig were rejected; they may have expired, so log in again"
+    )]
     Unauthorized,
 
     #[error("could not load the kubeconfig: {0}")]
     Kubeconfig(String),
 
-    #[error("Longhorn is not installed in this cluster: the CRD {crd} does not exist. Install Longhorn first (https://longhorn.io/docs/latest/deploy/install/)")]
+    #[error(
+        "Longhorn is not installed in this cluster: the CRD {crd} does not exist. Install Longhorn first (https://longhorn.io/docs/latest/deploy/install/)"
+    )]
     NotInstalled { crd: String },
 
     #[error("{0}")]
@@ -54,12 +60,20 @@ pub enum Error {
 
     #[error("interrupted")]
     Interrupted,
+
+    /// The reader of stdout went away; exit quietly with success.
+    #[error("broken pipe")]
+    BrokenPipe,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn status_reason(status: &Status) -> String {
-    if status.reason.is_empty() { format!("{}", status.code) } else { status.reason.clone() }
+    if status.reason.is_empty() {
+        format!("{}", status.code)
+    } else {
+        status.reason.clone()
+    }
 }
 
 impl Error {
@@ -102,9 +116,18 @@ pub fn from_kube(error: kube::Error, server: &str) -> Error {
         kube::Error::Api(status) => Error::Api(status),
         kube::Error::Auth(e) => Error::Kubeconfig(format!("authentication failed: {e}")),
         kube::Error::InferConfig(e) => Error::Kubeconfig(e.to_string()),
-        kube::Error::HyperError(e) => Error::Connect { server: server.to_string(), detail: root_cause(&e) },
-        kube::Error::Service(e) => Error::Connect { server: server.to_string(), detail: root_cause(e.as_ref()) },
-        other => Error::Connect { server: server.to_string(), detail: other.to_string() },
+        kube::Error::HyperError(e) => Error::Connect {
+            server: server.to_string(),
+            detail: root_cause(&e),
+        },
+        kube::Error::Service(e) => Error::Connect {
+            server: server.to_string(),
+            detail: root_cause(e.as_ref()),
+        },
+        other => Error::Connect {
+            server: server.to_string(),
+            detail: other.to_string(),
+        },
     }
 }
 

@@ -34,10 +34,19 @@ impl Invocation {
             .unwrap_or_default();
         let (completion, plugin) = match file.strip_prefix("kubectl_complete-") {
             Some(rest) => (true, rest.to_string()),
-            None => (false, file.strip_prefix("kubectl-").unwrap_or("longhorn-systembackup").to_string()),
+            None => (
+                false,
+                file.strip_prefix("kubectl-")
+                    .unwrap_or("longhorn-systembackup")
+                    .to_string(),
+            ),
         };
         match plugin.as_str() {
-            "longhorn" => Invocation { vendor_form: true, display: "kubectl longhorn".into(), completion },
+            "longhorn" => Invocation {
+                vendor_form: true,
+                display: "kubectl longhorn".into(),
+                completion,
+            },
             "longhorn_systembackup" => Invocation {
                 vendor_form: false,
                 display: "kubectl longhorn-systembackup".into(),
@@ -53,12 +62,24 @@ impl Invocation {
 
     /// The display name of the verb-level command.
     pub fn verb_display(&self) -> String {
-        if self.vendor_form { format!("{} {GROUP_COMMAND}", self.display) } else { self.display.clone() }
+        if self.vendor_form {
+            format!("{} {GROUP_COMMAND}", self.display)
+        } else {
+            self.display.clone()
+        }
     }
 }
 
 /// Global flags that take their value as the next word (`-n ns`, `--context x`).
-const VALUE_FLAGS: &[&str] = &["-n", "--namespace", "--kubeconfig", "--context", "--cluster", "--user", "--request-timeout"];
+const VALUE_FLAGS: &[&str] = &[
+    "-n",
+    "--namespace",
+    "--kubeconfig",
+    "--context",
+    "--cluster",
+    "--user",
+    "--request-timeout",
+];
 
 /// In the vendor form, finds `systembackup` among the leading words (only global flags
 /// may precede it) and returns the arguments for the verb-level parser: the leading
@@ -75,7 +96,11 @@ pub fn strip_group(args: &[OsString]) -> Option<Vec<OsString>> {
         if !word.starts_with('-') {
             return None;
         }
-        index += if VALUE_FLAGS.contains(&word.as_ref()) { 2 } else { 1 };
+        index += if VALUE_FLAGS.contains(&word.as_ref()) {
+            2
+        } else {
+            1
+        };
     }
     None
 }
@@ -110,12 +135,26 @@ mod tests {
 
     #[test]
     fn group_word_is_found_after_global_flags() {
-        assert_eq!(strip_group(&os(&["systembackup", "list"])), Some(os(&["list"])));
         assert_eq!(
-            strip_group(&os(&["-n", "lh", "--context=c", "systembackup", "list", "-o", "json"])),
+            strip_group(&os(&["systembackup", "list"])),
+            Some(os(&["list"]))
+        );
+        assert_eq!(
+            strip_group(&os(&[
+                "-n",
+                "lh",
+                "--context=c",
+                "systembackup",
+                "list",
+                "-o",
+                "json"
+            ])),
             Some(os(&["-n", "lh", "--context=c", "list", "-o", "json"]))
         );
-        assert_eq!(strip_group(&os(&["sb", "wait", "x"])), Some(os(&["wait", "x"])));
+        assert_eq!(
+            strip_group(&os(&["sb", "wait", "x"])),
+            Some(os(&["wait", "x"]))
+        );
         assert_eq!(strip_group(&os(&["volumes", "list"])), None);
         assert_eq!(strip_group(&os(&["-n", "systembackup"])), None);
         assert_eq!(strip_group(&os(&[])), None);

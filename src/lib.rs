@@ -5,10 +5,22 @@
 //! own module under [`commands`]; Longhorn knowledge sits in the domain modules beside
 //! them.
 
+pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod duration;
 pub mod error;
 pub mod invocation;
+pub mod longhorn;
+pub mod names;
+pub mod output;
+pub mod progress;
+pub mod prompt;
+pub mod session;
+pub mod style;
+pub mod watch;
+
+mod logging;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -35,18 +47,70 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         rest
     };
     let display = invocation.verb_display();
-    let command = Cli::command().name(display.clone()).bin_name(display.clone());
+    let command = Cli::command()
+        .name(display.clone())
+        .bin_name(display.clone());
     let mut full = vec![OsString::from(display)];
     full.extend(verb_args);
-    let cli = match command.try_get_matches_from(full).and_then(|m| Cli::from_arg_matches(&m)) {
+    let cli = match command
+        .try_get_matches_from(full)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    let _ = cli;
-    ExitCode::SUCCESS
+    logging::init(cli.global.verbosity);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = commands::run(cli) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    exit_code(outcome)
+}
+
+/// 0 success, 1 any failure (kubectl's code), 130 on Ctrl-C.
+fn exit_code(outcome: Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) | Err(Error::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Error::Reported(_)) => ExitCode::FAILURE,
+        Err(Error::Interrupted) => {
+            eprintln!("interrupted");
+            ExitCode::from(130)
+        }
+        Err(error @ (Error::Api(_) | Error::Connect { .. })) => {
+            eprintln!("{}", error_line(&error));
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("error: {}", error_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors are one line: server messages can hold newlines.
+fn error_line(error: &Error) -> String {
+    error
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `kubectl longhorn` without `systembackup`: help, or a hint for an unknown command.
@@ -59,7 +123,9 @@ fn vendor_usage(invocation: &Invocation, rest: &[OsString]) -> ExitCode {
         .subcommand(
             clap::Command::new(invocation::GROUP_COMMAND)
                 .visible_aliases(invocation::GROUP_ALIASES)
-                .about("Manage Longhorn system backups (SystemBackup, SystemRestore, RecurringJob)"),
+                .about(
+                    "Manage Longhorn system backups (SystemBackup, SystemRestore, RecurringJob)",
+                ),
         );
     let mut full = vec![OsString::from(invocation.display.clone())];
     full.extend_from_slice(rest);

@@ -1,0 +1,162 @@
+//! `describe NAME`: everything about one SystemBackup in one screen: spec, status,
+//! conditions, the volume backups its policy produced, where it lives in the backup
+//! target, and its events.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::api;
+use crate::cli::DescribeArgs;
+use crate::error::Result;
+use crate::longhorn::install::{self, explain_missing};
+use crate::longhorn::resources::SYSTEM_BACKUP;
+use crate::longhorn::systembackup as sb;
+use crate::longhorn::{events, volume_backups};
+use crate::output;
+use crate::output::age::age;
+use crate::output::describe::{Describe, map_lines};
+use crate::session::Session;
+
+pub async fn run(session: &Session, args: &DescribeArgs) -> Result<()> {
+    let namespace = session.namespace().await?;
+    let object = api::get(
+        session,
+        &SYSTEM_BACKUP.api_resource(),
+        Some(namespace),
+        &args.name,
+    )
+    .await
+    .map_err(explain_missing(SYSTEM_BACKUP))?;
+    let (events, backups, target) = tokio::try_join!(
+        events::for_object(
+            session,
+            namespace,
+            SYSTEM_BACKUP.kind,
+            &args.name,
+            sb::uid(&object)
+        ),
+        volume_backups::produced_by(session, namespace, &object),
+        install::backup_target(session, namespace),
+    )?;
+    output::stdout(&render(
+        &object,
+        &events,
+        &backups,
+        target.map(|t| t.url),
+        Timestamp::now(),
+    ))
+}
+
+pub fn render(
+    object: &Value,
+    events: &[Value],
+    backups: &[volume_backups::VolumeBackup],
+    target_url: Option<String>,
+    now: Timestamp,
+) -> String {
+    let none = || "<none>".to_string();
+    let text = |v: Option<&str>| v.map_or_else(none, str::to_string);
+    let created = sb::creation_timestamp(object);
+    let mut out = Describe::new();
+    out.fields(
+        0,
+        &[
+            ("Name", sb::name(object).to_string()),
+            ("Namespace", sb::namespace(object).to_string()),
+            ("Labels", map_lines(object.pointer("/metadata/labels"))),
+            (
+                "Created",
+                created.map_or_else(none, |c| format!("{c} ({} ago)", age(Some(c), now))),
+            ),
+            (
+                "Finalizers",
+                object
+                    .pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .map(|f| {
+                        f.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(none),
+            ),
+        ],
+    );
+    out.heading(0, "Spec")
+        .fields(2, &[("Volume Backup Policy", text(sb::policy(object)))]);
+    out.heading(0, "Status").fields(
+        2,
+        &[
+            (
+                "State",
+                text(Some(sb::state(object)).filter(|s| !s.is_empty())),
+            ),
+            ("Version", text(sb::version(object))),
+            (
+                "Git Commit",
+                text(
+                    object
+                        .pointer("/status/gitCommit")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty()),
+                ),
+            ),
+            ("Manager Image", text(sb::manager_image(object))),
+            ("Created At", text(sb::created_at(object))),
+            ("Last Synced At", text(sb::last_synced_at(object))),
+            ("Owner Node", text(sb::owner_node(object))),
+            ("Recurring Job", text(sb::recurring_job(object))),
+        ],
+    );
+    let conditions: Vec<Vec<String>> = sb::conditions(object)
+        .iter()
+        .map(|c| {
+            let f = |k: &str| {
+                c.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            vec![
+                f("type"),
+                f("status"),
+                f("reason"),
+                f("lastTransitionTime"),
+                f("message"),
+            ]
+        })
+        .collect();
+    out.table(
+        "Conditions",
+        &["TYPE", "STATUS", "REASON", "LAST-TRANSITION", "MESSAGE"],
+        conditions,
+    );
+    let location = match (target_url.filter(|u| !u.is_empty()), sb::version(object)) {
+        (Some(url), Some(version)) => sb::remote_location(&url, version, sb::name(object)),
+        (None, _) => "<none> (the backup target is not set)".into(),
+        (Some(_), None) => "<none> (not generated yet)".into(),
+    };
+    out.fields(0, &[("Remote Location", location)]);
+    let rows = backups
+        .iter()
+        .map(|b| {
+            vec![
+                b.volume.clone(),
+                b.snapshot.clone(),
+                b.backup_state
+                    .clone()
+                    .unwrap_or_else(|| "skipped (up to date)".into()),
+                age(Some(&b.created), now),
+            ]
+        })
+        .collect();
+    out.table(
+        "Volume Backups",
+        &["VOLUME", "SNAPSHOT/BACKUP", "BACKUP-STATE", "AGE"],
+        rows,
+    );
+    out.table("Events", events::HEADERS, events::rows(events, now));
+    out.finish()
+}

@@ -1,0 +1,25 @@
+//! One module per verb. Each takes the resolved [`Session`] (or nothing, for commands
+//! that never touch the cluster) and its own flags; commands share domain modules,
+//! never each other.
+
+pub mod create;
+pub mod delete;
+pub mod describe;
+pub mod list;
+pub mod wait;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let session = || Session::connect(&cli.global);
+    match &cli.command {
+        Command::Create(args) => create::run(&session().await?, args).await,
+        Command::Delete(args) => delete::run(&session().await?, args).await,
+        Command::Describe(args) => describe::run(&session().await?, args).await,
+        Command::List(args) => list::run(&session().await?, args).await,
+        Command::Wait(args) => wait::run(&session().await?, args).await,
+        _ => Err(Error::invalid("this command is not available yet")),
+    }
+}

@@ -1,0 +1,78 @@
+//! Events recorded for an object (core/v1 Events, as Longhorn's recorder writes them).
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::api::{self, Selector};
+use crate::error::Result;
+use crate::longhorn::resources;
+use crate::output::age::age;
+use crate::session::Session;
+
+/// Events about `kind/name` (and `uid` when given), oldest first.
+pub async fn for_object(
+    session: &Session,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> Result<Vec<Value>> {
+    let mut fields = format!("involvedObject.kind={kind},involvedObject.name={name}");
+    if let Some(uid) = uid {
+        fields.push_str(&format!(",involvedObject.uid={uid}"));
+    }
+    let selector = Selector {
+        fields: Some(fields),
+        ..Default::default()
+    };
+    let mut events =
+        api::list_items(session, &resources::events(), Some(namespace), selector).await?;
+    events.sort_by(|a, b| last_seen(a).cmp(last_seen(b)));
+    Ok(events)
+}
+
+fn last_seen(event: &Value) -> &str {
+    [
+        "/lastTimestamp",
+        "/eventTime",
+        "/firstTimestamp",
+        "/metadata/creationTimestamp",
+    ]
+    .iter()
+    .find_map(|p| event.pointer(p).and_then(Value::as_str))
+    .unwrap_or_default()
+}
+
+/// kubectl describe's event columns: TYPE REASON AGE FROM MESSAGE.
+pub const HEADERS: &[&str] = &["TYPE", "REASON", "AGE", "FROM", "MESSAGE"];
+
+pub fn rows(events: &[Value], now: Timestamp) -> Vec<Vec<String>> {
+    let text = |e: &Value, p: &str| {
+        e.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    events
+        .iter()
+        .map(|e| {
+            let count = e.get("count").and_then(Value::as_u64).unwrap_or(1);
+            let seen = age(Some(last_seen(e)).filter(|s| !s.is_empty()), now);
+            let seen = if count > 1 {
+                format!("{seen} (x{count})")
+            } else {
+                seen
+            };
+            let from = Some(text(e, "/source/component"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| text(e, "/reportingComponent"));
+            vec![
+                text(e, "/type"),
+                text(e, "/reason"),
+                seen,
+                from,
+                text(e, "/message"),
+            ]
+        })
+        .collect()
+}

@@ -1,0 +1,141 @@
+//! Reading SystemBackup objects (longhorn-system-backup.md §1.3). They stay untyped
+//! JSON; these accessors name the fields.
+
+use serde_json::Value;
+
+use super::resources::labels;
+
+pub const STATE_READY: &str = "Ready";
+pub const STATE_ERROR: &str = "Error";
+pub const STATE_DELETING: &str = "Deleting";
+
+fn str_at<'a>(object: &'a Value, pointer: &str) -> Option<&'a str> {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+pub fn name(object: &Value) -> &str {
+    str_at(object, "/metadata/name").unwrap_or_default()
+}
+
+pub fn namespace(object: &Value) -> &str {
+    str_at(object, "/metadata/namespace").unwrap_or_default()
+}
+
+pub fn uid(object: &Value) -> Option<&str> {
+    str_at(object, "/metadata/uid")
+}
+
+pub fn creation_timestamp(object: &Value) -> Option<&str> {
+    str_at(object, "/metadata/creationTimestamp")
+}
+
+pub fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(key))
+        .and_then(Value::as_str)
+}
+
+/// `status.state`; a new object has none yet (Longhorn's `""` state).
+pub fn state(object: &Value) -> &str {
+    str_at(object, "/status/state").unwrap_or_default()
+}
+
+pub fn version(object: &Value) -> Option<&str> {
+    str_at(object, "/status/version")
+}
+
+/// `status.createdAt`: set when the upload succeeded; zero (or absent) before that
+/// and on Error CRs.
+pub fn created_at(object: &Value) -> Option<&str> {
+    str_at(object, "/status/createdAt").filter(|t| !t.starts_with("0001-01-01"))
+}
+
+pub fn last_synced_at(object: &Value) -> Option<&str> {
+    str_at(object, "/status/lastSyncedAt")
+}
+
+pub fn policy(object: &Value) -> Option<&str> {
+    str_at(object, "/spec/volumeBackupPolicy")
+}
+
+pub fn owner_node(object: &Value) -> Option<&str> {
+    str_at(object, "/status/ownerID")
+}
+
+pub fn manager_image(object: &Value) -> Option<&str> {
+    str_at(object, "/status/managerImage")
+}
+
+pub fn recurring_job(object: &Value) -> Option<&str> {
+    label(object, labels::RECURRING_JOB_SYSTEM_BACKUP)
+}
+
+pub fn deletion_requested(object: &Value) -> bool {
+    object
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+}
+
+/// The conditions, as `status.conditions` lists them.
+pub fn conditions(object: &Value) -> &[Value] {
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// The message of the `Error` condition (the only condition type Longhorn sets).
+pub fn error_message(object: &Value) -> Option<&str> {
+    conditions(object)
+        .iter()
+        .filter(|c| c.get("type").and_then(Value::as_str) == Some("Error"))
+        .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+        .find_map(|c| c.get("message").and_then(Value::as_str))
+        .filter(|m| !m.is_empty())
+}
+
+/// Where Longhorn keeps this backup in the target (longhorn-system-backup.md §5.1).
+pub fn remote_location(target_url: &str, version: &str, name: &str) -> String {
+    format!(
+        "{}/backupstore/system-backups/{version}/{name}/",
+        target_url.trim_end_matches('/')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_status_fields() {
+        let object = json!({
+            "metadata": {"name": "demo", "labels": {"recurring-job.longhorn.io/system-backup": "nightly"}},
+            "spec": {"volumeBackupPolicy": "always"},
+            "status": {"state": "Error", "version": "v1.9.0", "createdAt": "0001-01-01T00:00:00Z",
+                        "conditions": [{"type": "Error", "status": "True", "reason": "Upload", "message": "timeout uploading system backup"}]}
+        });
+        assert_eq!(name(&object), "demo");
+        assert_eq!(state(&object), "Error");
+        assert_eq!(created_at(&object), None, "a zero time is no time");
+        assert_eq!(recurring_job(&object), Some("nightly"));
+        assert_eq!(
+            error_message(&object),
+            Some("timeout uploading system backup")
+        );
+        assert_eq!(state(&json!({})), "");
+    }
+
+    #[test]
+    fn remote_location_joins_without_double_slashes() {
+        assert_eq!(
+            remote_location("s3://bucket@us-east-1/", "v1.9.0", "demo"),
+            "s3://bucket@us-east-1/backupstore/system-backups/v1.9.0/demo/"
+        );
+    }
+}

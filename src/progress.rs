@@ -1,0 +1,86 @@
+//! Progress of a long wait. On a terminal: one live line with the current state and
+//! how long each state took. Otherwise: a plain line per state change, for logs.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub struct StateProgress {
+    label: String,
+    bar: Option<ProgressBar>,
+    current: Option<(String, Instant)>,
+    finished: Vec<(String, Duration)>,
+    started: Instant,
+}
+
+impl StateProgress {
+    /// `live` = draw a spinner line on stderr (a terminal is watching).
+    pub fn new(label: impl Into<String>, live: bool) -> Self {
+        let bar = live.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        StateProgress {
+            label: label.into(),
+            bar,
+            current: None,
+            finished: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Records the state seen now; a change closes the previous state's timer.
+    pub fn observe(&mut self, state: &str) {
+        let state = if state.is_empty() { "Pending" } else { state };
+        if self.current.as_ref().is_some_and(|(s, _)| s == state) {
+            self.refresh();
+            return;
+        }
+        if let Some((previous, since)) = self.current.take() {
+            self.finished.push((previous, since.elapsed()));
+        }
+        self.current = Some((state.to_string(), Instant::now()));
+        match &self.bar {
+            Some(_) => self.refresh(),
+            None => eprintln!(
+                "{}: {state} (after {})",
+                self.label,
+                short(self.started.elapsed())
+            ),
+        }
+    }
+
+    fn refresh(&self) {
+        let Some(bar) = &self.bar else { return };
+        let mut parts: Vec<String> = self
+            .finished
+            .iter()
+            .map(|(s, d)| format!("{s} {}", short(*d)))
+            .collect();
+        if let Some((state, since)) = &self.current {
+            parts.push(format!("{state} {}…", short(since.elapsed())));
+        }
+        bar.set_message(format!("{}: {}", self.label, parts.join(" → ")));
+    }
+
+    /// Clears the live line (the caller prints the outcome).
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn short(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.1}s")
+    } else {
+        format!("{}s", duration.as_secs())
+    }
+}
