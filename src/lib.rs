@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod duration;
 pub mod error;
+pub mod files;
 pub mod invocation;
 pub mod longhorn;
 pub mod names;
@@ -63,6 +64,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         }
     };
     logging::init(cli.global.verbosity);
+    ignore_file_size_signal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,6 +82,17 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         }
     });
     exit_code(outcome)
+}
+
+/// A write past `ulimit -f` then fails with EFBIG, which is reported and cleaned up
+/// like any write error, instead of SIGXFSZ killing the process and leaving a
+/// temporary file behind.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN at start-up, before any thread
+    // that could rely on SIGXFSZ exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// 0 success, 1 any failure (kubectl's code), 130 on Ctrl-C.
