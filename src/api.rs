@@ -7,7 +7,9 @@ use futures::Stream;
 use kube::Resource;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, Request};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -23,12 +25,12 @@ type Built = std::result::Result<http::Request<Vec<u8>>, kube::core::request::Er
 
 /// Sends a built request. The request is owned, so the returned future borrows only
 /// the session: callers may pass temporaries for the resource and names.
-async fn send(session: &Session, request: Built) -> Result<Value> {
+async fn send<T: DeserializeOwned>(session: &Session, request: Built) -> Result<T> {
     let request =
         request.map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
     session
         .client()
-        .request::<Value>(request)
+        .request::<T>(request)
         .await
         .map_err(|e| session.kube_error(e))
 }
@@ -58,6 +60,71 @@ pub fn list_pages<'a>(
     namespace: Option<&str>,
     selector: Selector,
 ) -> impl Stream<Item = Result<Value>> + 'a {
+    paged(session, resource, namespace, selector, |page: &Value| {
+        page.pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+}
+
+/// One page of a LIST with its items kept as raw JSON text: a page then costs about
+/// its size on the wire, where a parsed page costs several times that. Each item is
+/// parsed when it is used ([`RawPage::items`]).
+#[derive(Debug, serde::Deserialize)]
+pub struct RawPage {
+    #[serde(default)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    items: Option<Vec<Box<RawValue>>>,
+}
+
+impl RawPage {
+    /// The list's `metadata.resourceVersion` (the same on every page of one LIST).
+    pub fn resource_version(&self) -> Option<&str> {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.get("resourceVersion"))
+            .and_then(Value::as_str)
+    }
+
+    fn continue_token(&self) -> Option<String> {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.get("continue"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// The items, still as JSON text.
+    pub fn items(&self) -> &[Box<RawValue>] {
+        self.items.as_deref().unwrap_or_default()
+    }
+}
+
+/// [`list_pages`] with items left unparsed ([`RawPage`]), for streaming large lists.
+pub fn list_raw_pages<'a>(
+    session: &'a Session,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    selector: Selector,
+) -> impl Stream<Item = Result<RawPage>> + 'a {
+    paged(
+        session,
+        resource,
+        namespace,
+        selector,
+        RawPage::continue_token,
+    )
+}
+
+/// Pages of `limit=500` following the `continue` token; `next` reads the token.
+fn paged<'a, T: DeserializeOwned + 'a>(
+    session: &'a Session,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    selector: Selector,
+    next: fn(&T) -> Option<String>,
+) -> impl Stream<Item = Result<T>> + 'a {
     let resource = resource.clone();
     let namespace = namespace.map(str::to_string);
     futures::stream::try_unfold(Some(String::new()), move |token| {
@@ -76,13 +143,10 @@ pub fn list_pages<'a>(
             if let Some(fields) = &selector.fields {
                 params = params.fields(fields);
             }
-            let page = list_page(session, &resource, namespace.as_deref(), &params).await?;
-            let next = page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            Ok(Some((page, next)))
+            let request = request(&resource, namespace.as_deref()).list(&params);
+            let page: T = send(session, request).await?;
+            let following = next(&page).filter(|t| !t.is_empty());
+            Ok(Some((page, following)))
         }
     })
 }

@@ -166,13 +166,16 @@ Examples:
 pub struct CreateArgs {
     /// Name of the SystemBackup (asked for on a terminal when omitted)
     pub name: Option<String>,
-    /// Which volumes to back up first: if-not-present, always or disabled (Longhorn's default: if-not-present)
+    /// Which volumes to back up first: if-not-present, always or disabled (Longhorn's default:
+    /// if-not-present). With --local the backups are made by longhorn-manager, so use
+    /// disabled when longhorn-manager is down (the bundle then keeps each volume's last backup)
     #[arg(long, value_name = "POLICY")]
     pub volume_backup_policy: Option<VolumeBackupPolicy>,
     /// Wait until the backup is Ready (fails at once on Error)
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits, e.g. 30m, 2h; 0 waits forever
+    /// How long --wait waits (with --local: how long the volume backups may take), e.g. 30m,
+    /// 2h; 0 waits forever
     #[arg(long, value_name = "DURATION", default_value = "1h")]
     pub timeout: HumanDuration,
     /// client: only print the object; server: have Longhorn's webhooks check it, persist nothing
@@ -208,8 +211,9 @@ impl std::str::FromStr for OutputTarget {
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Local bundle (--local)")]
 pub struct LocalArgs {
-    /// Collect the resources and write the bundle here instead of asking longhorn-manager.
-    /// With --volume-backup-policy disabled it works while longhorn-manager is down.
+    /// Collect the resources and write the bundle (a zip Longhorn's restore reads) on this
+    /// machine instead of asking longhorn-manager. With --volume-backup-policy disabled it
+    /// works while longhorn-manager is down. The file is written whole or not at all (mode 0600)
     #[arg(long)]
     pub local: bool,
     /// Overwrite the output file if it exists
@@ -405,8 +409,17 @@ pub enum RestoreCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Reads the zip without extracting it and reports what Longhorn's restore would make of it:
+the backup name (the top-level folder), the Longhorn version, each file's kind and count,
+the volumes and their last backup, the size and SHA-256. Exits 1 when restore would fail or
+restore nothing (e.g. the top-level folder is not the backup's name), 0 otherwise.
+
+Examples:
+  kubectl longhorn systembackup inspect nightly.zip
+  kubectl longhorn systembackup inspect system-backup.zip -o json")]
 pub struct InspectArgs {
-    /// The bundle to read
+    /// The bundle to read (made by --local, or downloaded from the backup target)
     pub file: PathBuf,
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<OutputFormat>,

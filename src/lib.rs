@@ -6,6 +6,7 @@
 //! them.
 
 pub mod api;
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod duration;

@@ -84,3 +84,68 @@ fn short(duration: Duration) -> String {
         format!("{}s", duration.as_secs())
     }
 }
+
+/// Live counters, one line per task (e.g. per kind being listed), drawn on stderr when
+/// a terminal is watching and invisible otherwise.
+pub struct Counters {
+    multi: indicatif::MultiProgress,
+}
+
+impl Counters {
+    pub fn new(live: bool) -> Self {
+        let target = if live {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        };
+        Counters {
+            multi: indicatif::MultiProgress::with_draw_target(target),
+        }
+    }
+
+    /// A new line labelled `label`, counting from 0.
+    pub fn add(&self, label: &str) -> Counter {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:<44} {pos:>7} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Counter { bar }
+    }
+
+    /// Removes every line (the caller prints the outcome).
+    pub fn clear(&self) {
+        let _ = self.multi.clear();
+    }
+}
+
+/// One line of [`Counters`]; cheap to clone and to update from any thread.
+#[derive(Clone)]
+pub struct Counter {
+    bar: ProgressBar,
+}
+
+impl Counter {
+    pub fn inc(&self) {
+        self.bar.inc(1);
+    }
+
+    pub fn set(&self, count: u64) {
+        self.bar.set_position(count);
+    }
+
+    pub fn message(&self, message: impl Into<String>) {
+        self.bar.set_message(message.into());
+    }
+
+    /// Stops the spinner and leaves the line with a final message.
+    pub fn done(&self, message: impl Into<String>) {
+        self.bar.set_style(
+            ProgressStyle::with_template("✓ {prefix:<44} {pos:>7} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        self.bar.finish_with_message(message.into());
+    }
+}

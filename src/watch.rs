@@ -63,3 +63,28 @@ pub async fn until<T>(
         None => watching.await,
     }
 }
+
+/// Every object of a resource in `namespace` as it is added or changes, starting with
+/// the current ones; after a dropped watch the re-list gives them again. Errors are
+/// logged and the watch retried with backoff, so the stream ends only when dropped.
+pub fn applied(
+    session: &Session,
+    resource: &ApiResource,
+    namespace: &str,
+) -> impl futures::Stream<Item = Value> + Send + 'static {
+    use kube::runtime::watcher::{Config, watcher};
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(session.client().clone(), namespace, resource);
+    watcher(api, Config::default())
+        .default_backoff()
+        .applied_objects()
+        .filter_map(|event| async move {
+            match event {
+                Ok(object) => serde_json::to_value(object).ok(),
+                Err(error) => {
+                    tracing::debug!("watch interrupted: {error}");
+                    None
+                }
+            }
+        })
+}

@@ -1,11 +1,13 @@
 //! `create [NAME]`: a SystemBackup, after checking that Longhorn will accept and can
 //! complete it. On a terminal without NAME it asks for the name and the volume backup
-//! policy, as the Longhorn UI's dialog does.
+//! policy, as the Longhorn UI's dialog does. With `--local` the bundle is built on this
+//! machine instead (`bundle::build`).
 
 use kube::api::PostParams;
 use serde_json::{Value, json};
 
 use crate::api;
+use crate::bundle::{self, summary};
 use crate::cli::{CreateArgs, DryRun, OutputTarget, VolumeBackupPolicy};
 use crate::error::{Error, Result};
 use crate::longhorn::install;
@@ -13,6 +15,7 @@ use crate::longhorn::resources::{GROUP, SYSTEM_BACKUP, VERSION};
 use crate::longhorn::wait::{Target, wait_for};
 use crate::names::check_object_name;
 use crate::output::{self, Format};
+use crate::progress::Counters;
 use crate::prompt;
 use crate::session::Session;
 
@@ -26,7 +29,7 @@ pub async fn run(session: &Session, args: &CreateArgs) -> Result<()> {
     let (name, policy) = name_and_policy(session, args)?;
     check_object_name("SystemBackup", &name)?;
     if args.local.local {
-        return Err(Error::invalid("--local is not available yet"));
+        return run_local(session, args, name, policy, format, file).await;
     }
     let namespace = session.namespace().await?;
 
@@ -79,6 +82,52 @@ pub async fn run(session: &Session, args: &CreateArgs) -> Result<()> {
                 SYSTEM_BACKUP.kind_group()
             ))?;
         }
+    }
+    Ok(())
+}
+
+/// `create NAME --local`: the bundle, then its summary (stdout) and warnings (stderr).
+async fn run_local(
+    session: &Session,
+    args: &CreateArgs,
+    name: String,
+    policy: VolumeBackupPolicy,
+    format: Format,
+    file: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let refuse = |flag: &str, why: &str| {
+        Err(Error::invalid(format!(
+            "{flag} does not apply to --local: {why}"
+        )))
+    };
+    if args.dry_run.is_some() {
+        return refuse(
+            "--dry-run",
+            "it writes nothing to the cluster except volume backups; use --volume-backup-policy disabled to write nothing at all",
+        );
+    }
+    if args.wait {
+        return refuse("--wait", "the bundle is complete when the command returns");
+    }
+    if args.local.upload {
+        return Err(Error::invalid(
+            "--upload is not available yet; upload the bundle to the backup target yourself",
+        ));
+    }
+    let request = bundle::Request {
+        name,
+        output: file,
+        force: args.local.force,
+        policy,
+        timeout: args.timeout.as_limit(),
+    };
+    let counters = Counters::new(session.terminal.stderr);
+    let built = bundle::build(session, &request, &counters).await;
+    counters.clear();
+    let outcome = built?;
+    output::stdout(&summary::render_outcome(&outcome, format)?)?;
+    if let Some(warning) = summary::unbacked_warning(&outcome.volumes_without_backup) {
+        eprintln!("warning: {warning}");
     }
     Ok(())
 }

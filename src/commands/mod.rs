@@ -5,6 +5,7 @@
 pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod inspect;
 pub mod list;
 pub mod wait;
 
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Describe(args) => describe::run(&session().await?, args).await,
         Command::List(args) => list::run(&session().await?, args).await,
         Command::Wait(args) => wait::run(&session().await?, args).await,
+        Command::Inspect(args) => inspect::run(args).await,
         _ => Err(Error::invalid("this command is not available yet")),
     }
 }

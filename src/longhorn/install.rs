@@ -86,6 +86,15 @@ pub fn explain_missing(kind: LonghornKind) -> impl Fn(Error) -> Error {
 /// The Longhorn version of the install in `namespace` (Setting
 /// `current-longhorn-version`).
 pub async fn version(session: &Session, namespace: &str) -> Result<LonghornVersion> {
+    version_with_text(session, namespace).await.map(|(v, _)| v)
+}
+
+/// [`version`] and the Setting's text as Longhorn wrote it (`v1.10.0-rc1`), which is
+/// what Longhorn records as its version (`meta.Version`).
+pub async fn version_with_text(
+    session: &Session,
+    namespace: &str,
+) -> Result<(LonghornVersion, String)> {
     let setting = SETTING.api_resource();
     let object = match api::get(session, &setting, Some(namespace), SETTING_CURRENT_VERSION).await {
         Ok(object) => object,
@@ -103,11 +112,12 @@ pub async fn version(session: &Session, namespace: &str) -> Result<LonghornVersi
         .get("value")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    text.parse().map_err(|e| {
+    let version = text.parse().map_err(|e| {
         Error::invalid(format!(
             "Setting {SETTING_CURRENT_VERSION} in {namespace} holds an unexpected value: {e}"
         ))
-    })
+    })?;
+    Ok((version, text.trim().to_string()))
 }
 
 /// A Setting's value, or `None` when the Setting does not exist.

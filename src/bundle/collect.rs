@@ -1,0 +1,416 @@
+//! Listing the kinds of a bundle, all at once. Each kind has a producer (an async LIST,
+//! page by page, 500 items a page) feeding a bounded channel, and a writer thread that
+//! selects, transforms and compresses its items one at a time into the kind's file
+//! (`writer::ListWriter`). Memory therefore holds a few pages per kind, whatever the
+//! size of the cluster. Kinds whose selection needs another kind's items wait for
+//! those facts only: ClusterRoleBindings for the ServiceAccounts, ClusterRoles for the
+//! selected bindings, PVCs for the Longhorn PVs' classes (§4).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use futures::TryStreamExt;
+use serde_json::Value;
+use tokio::sync::{SetOnce, mpsc};
+
+use super::layout::{self, Kind, Rule, Scope};
+use super::selection::{self, AccountKey, Facts};
+use super::writer::{ListWriter, Spool, entry_path};
+use crate::api::{self, RawPage, Selector};
+use crate::error::{Error, Result};
+use crate::longhorn::install;
+use crate::longhorn::resources::GROUP;
+use crate::progress::{Counter, Counters};
+use crate::session::Session;
+
+/// Where the collected files go.
+pub struct Destination<'a> {
+    /// The bundle's name: its top-level folder.
+    pub name: &'a str,
+    /// The output file (for messages); spools go to its directory.
+    pub target: &'a Path,
+    pub dir: PathBuf,
+}
+
+/// What listing found besides the files.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    accounts: HashSet<AccountKey>,
+    bound_roles: HashSet<String>,
+    volume_classes: HashSet<String>,
+    /// From DaemonSet longhorn-manager (`--manager-image`).
+    pub manager_image: Option<String>,
+    /// Volumes without `status.lastBackup` (and not standby): they restore empty.
+    pub volumes_without_backup: Vec<String>,
+}
+
+/// One finished file of the bundle.
+pub struct Collected {
+    pub kind: Kind,
+    pub spool: Spool,
+}
+
+/// Lists every kind concurrently and returns their files in `kinds` order.
+pub async fn collect(
+    session: &Session,
+    namespace: &str,
+    kinds: &[Kind],
+    destination: &Destination<'_>,
+    counters: &Counters,
+) -> Result<(Vec<Collected>, Gathered)> {
+    let accounts: SetOnce<HashSet<AccountKey>> = SetOnce::new();
+    let bound_roles: SetOnce<HashSet<String>> = SetOnce::new();
+    let volume_classes: SetOnce<HashSet<String>> = SetOnce::new();
+    let jobs = kinds.iter().map(|&kind| {
+        let counter = counters.add(&kind.resource_name());
+        let (accounts, bound_roles, volume_classes) = (&accounts, &bound_roles, &volume_classes);
+        async move {
+            let mut facts = Facts::default();
+            match kind.rule {
+                Rule::BindsLonghornServiceAccount => {
+                    counter.message("waiting for serviceaccounts");
+                    facts.service_accounts = accounts.wait().await.clone();
+                }
+                Rule::BoundClusterRole => {
+                    counter.message("waiting for clusterrolebindings");
+                    facts.bound_cluster_roles = bound_roles.wait().await.clone();
+                }
+                Rule::ClaimOfLonghornClass => {
+                    counter.message("waiting for persistentvolumes");
+                    facts.volume_classes = volume_classes.wait().await.clone();
+                }
+                _ => {}
+            }
+            counter.message("");
+            let (spool, gathered) =
+                collect_kind(session, namespace, kind, facts, destination, &counter).await?;
+            counter.done("");
+            // The kinds that others wait for publish what they found.
+            match kind {
+                layout::SERVICE_ACCOUNTS => {
+                    let _ = accounts.set(gathered.accounts.clone());
+                }
+                layout::CLUSTER_ROLE_BINDINGS => {
+                    let _ = bound_roles.set(gathered.bound_roles.clone());
+                }
+                layout::PERSISTENT_VOLUMES => {
+                    let _ = volume_classes.set(gathered.volume_classes.clone());
+                }
+                _ => {}
+            }
+            Ok::<_, Error>((Collected { kind, spool }, gathered))
+        }
+    });
+    let results = futures::future::try_join_all(jobs).await?;
+    let mut gathered = Gathered::default();
+    let mut files = Vec::with_capacity(results.len());
+    for (file, found) in results {
+        gathered.manager_image = gathered.manager_image.or(found.manager_image);
+        gathered
+            .volumes_without_backup
+            .extend(found.volumes_without_backup);
+        files.push(file);
+    }
+    Ok((files, gathered))
+}
+
+enum Message {
+    Page(RawPage),
+    End,
+}
+
+/// One kind: its LIST pages go to a writer thread through a channel of one page, so
+/// the next page is fetched while the current one is written.
+async fn collect_kind(
+    session: &Session,
+    namespace: &str,
+    kind: Kind,
+    facts: Facts,
+    destination: &Destination<'_>,
+    counter: &Counter,
+) -> Result<(Spool, Gathered)> {
+    let path = entry_path(destination.name, &kind.path());
+    let list = ListWriter::start(
+        &destination.dir,
+        destination.target,
+        &path,
+        &kind.api_version(),
+    )?;
+    let (sender, receiver) = mpsc::channel(1);
+    let worker = {
+        let counter = counter.clone();
+        tokio::task::spawn_blocking(move || write_kind(kind, &facts, receiver, list, &counter))
+    };
+    let list_namespace = match kind.scope {
+        Scope::Namespace => Some(namespace),
+        Scope::Cluster | Scope::AllNamespaces => None,
+    };
+    let produced = async move {
+        let resource = kind.api_resource();
+        let pages = api::list_raw_pages(session, &resource, list_namespace, Selector::default());
+        let mut pages = std::pin::pin!(pages);
+        while let Some(page) = pages
+            .try_next()
+            .await
+            .map_err(|e| explain_list_error(kind, namespace, e))?
+        {
+            if sender.send(Message::Page(page)).await.is_err() {
+                // The writer stopped: its error is the one to report.
+                return Ok(());
+            }
+        }
+        let _ = sender.send(Message::End).await;
+        Ok::<_, Error>(())
+    }
+    .await;
+    // Dropping the sender (above) ends the writer if the listing failed.
+    produced?;
+    worker.await.map_err(|e| {
+        Error::invalid(format!(
+            "internal: the writer of {} failed: {e}",
+            kind.plural
+        ))
+    })?
+}
+
+/// The writer thread of one kind: select, gather facts, transform, write.
+fn write_kind(
+    kind: Kind,
+    facts: &Facts,
+    mut receiver: mpsc::Receiver<Message>,
+    mut list: ListWriter,
+    counter: &Counter,
+) -> Result<(Spool, Gathered)> {
+    let mut gathered = Gathered::default();
+    let mut resource_version: Option<String> = None;
+    loop {
+        match receiver.blocking_recv() {
+            Some(Message::Page(page)) => {
+                if resource_version.is_none() {
+                    resource_version = page.resource_version().map(str::to_string);
+                }
+                for raw in page.items() {
+                    let mut item: Value = serde_json::from_str(raw.get()).map_err(|e| {
+                        Error::invalid(format!("the server sent an unreadable {}: {e}", kind.kind))
+                    })?;
+                    if !selection::keeps(kind.rule, &item, facts) {
+                        continue;
+                    }
+                    gather(kind, &item, &mut gathered);
+                    if kind == layout::SERVICES {
+                        selection::clear_cluster_ips(&mut item);
+                    }
+                    list.item(&item)?;
+                    counter.inc();
+                }
+            }
+            Some(Message::End) => break,
+            // The listing was abandoned (an error elsewhere, or Ctrl-C).
+            None => return Err(Error::Interrupted),
+        }
+    }
+    let spool = list.finish(&kind.list_kind(), resource_version.as_deref())?;
+    Ok((spool, gathered))
+}
+
+/// Records what other kinds or the summary need from a selected item.
+fn gather(kind: Kind, item: &Value, gathered: &mut Gathered) {
+    let name = || {
+        item.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match kind {
+        layout::SERVICE_ACCOUNTS => {
+            gathered
+                .accounts
+                .insert(selection::service_account_key(item));
+        }
+        layout::CLUSTER_ROLE_BINDINGS => {
+            gathered
+                .bound_roles
+                .insert(selection::role_ref_name(item).to_string());
+        }
+        layout::PERSISTENT_VOLUMES => {
+            gathered
+                .volume_classes
+                .insert(selection::volume_class(item).to_string());
+        }
+        layout::DAEMON_SETS if name() == MANAGER_DAEMON_SET => {
+            gathered.manager_image = manager_image(item);
+        }
+        layout::VOLUMES if !has_backup(item) && !is_standby(item) => {
+            gathered.volumes_without_backup.push(name());
+        }
+        _ => {}
+    }
+}
+
+const MANAGER_DAEMON_SET: &str = "longhorn-manager";
+
+/// The manager image longhorn-manager records (its `--manager-image` flag), else the
+/// image of its container.
+pub fn manager_image(daemon_set: &Value) -> Option<String> {
+    let containers = daemon_set
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)?;
+    let container = containers
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(MANAGER_DAEMON_SET))
+        .or(containers.first())?;
+    let words: Vec<&str> = ["command", "args"]
+        .iter()
+        .filter_map(|k| container.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let flag = words.iter().enumerate().find_map(|(i, word)| {
+        if let Some(value) = word.strip_prefix("--manager-image=") {
+            Some(value.to_string())
+        } else if *word == "--manager-image" {
+            words.get(i + 1).map(|v| v.to_string())
+        } else {
+            None
+        }
+    });
+    flag.or_else(|| {
+        container
+            .get("image")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+    .filter(|image| !image.is_empty())
+}
+
+pub fn has_backup(volume: &Value) -> bool {
+    volume
+        .pointer("/status/lastBackup")
+        .and_then(Value::as_str)
+        .is_some_and(|b| !b.is_empty())
+}
+
+pub fn is_standby(volume: &Value) -> bool {
+    volume.pointer("/status/isStandby").and_then(Value::as_bool) == Some(true)
+}
+
+/// Says which kind could not be listed, and for a refusal what the user needs.
+fn explain_list_error(kind: Kind, namespace: &str, error: Error) -> Error {
+    let scope = match kind.scope {
+        Scope::Namespace => format!("in namespace {namespace}"),
+        Scope::Cluster => "cluster-wide".to_string(),
+        Scope::AllNamespaces => "in all namespaces".to_string(),
+    };
+    match &error {
+        Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
+            "you may not list {} ({scope}): {}. A local bundle needs to read every kind Longhorn backs up; ask a cluster admin for list access, or create the system backup without --local (longhorn-manager builds it with its own permissions)",
+            kind.resource_name(),
+            status.message
+        )),
+        _ if api::is_missing_resource_type(&error) && kind.group == GROUP => {
+            install::not_installed(format!("{}.{GROUP}", kind.plural))
+        }
+        _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn manager_image_from_the_flag_or_the_container() {
+        let daemon_set =
+            |container: Value| json!({"spec": {"template": {"spec": {"containers": [container]}}}});
+        let flagged = daemon_set(json!({
+            "name": "longhorn-manager", "image": "longhornio/longhorn-manager:v1.9.0",
+            "command": ["longhorn-manager", "-d", "daemon", "--manager-image", "registry.local/longhorn-manager:v1.9.0", "--service-account", "longhorn-service-account"]
+        }));
+        assert_eq!(
+            manager_image(&flagged).as_deref(),
+            Some("registry.local/longhorn-manager:v1.9.0")
+        );
+        let equals =
+            daemon_set(json!({"name": "longhorn-manager", "args": ["--manager-image=a:b"]}));
+        assert_eq!(manager_image(&equals).as_deref(), Some("a:b"));
+        let plain = daemon_set(
+            json!({"name": "longhorn-manager", "image": "longhornio/longhorn-manager:v1.8.1"}),
+        );
+        assert_eq!(
+            manager_image(&plain).as_deref(),
+            Some("longhornio/longhorn-manager:v1.8.1")
+        );
+        assert_eq!(manager_image(&json!({})), None);
+    }
+
+    #[test]
+    fn gathers_facts_from_selected_items() {
+        let mut gathered = Gathered::default();
+        gather(
+            layout::SERVICE_ACCOUNTS,
+            &json!({"metadata": {"namespace": "longhorn-system", "name": "sa"}}),
+            &mut gathered,
+        );
+        gather(
+            layout::CLUSTER_ROLE_BINDINGS,
+            &json!({"roleRef": {"name": "longhorn-role"}}),
+            &mut gathered,
+        );
+        gather(
+            layout::PERSISTENT_VOLUMES,
+            &json!({"spec": {}}),
+            &mut gathered,
+        );
+        gather(
+            layout::VOLUMES,
+            &json!({"metadata": {"name": "v1"}, "status": {"lastBackup": ""}}),
+            &mut gathered,
+        );
+        gather(
+            layout::VOLUMES,
+            &json!({"metadata": {"name": "v2"}, "status": {"lastBackup": "b"}}),
+            &mut gathered,
+        );
+        gather(
+            layout::VOLUMES,
+            &json!({"metadata": {"name": "dr"}, "status": {"isStandby": true}}),
+            &mut gathered,
+        );
+        assert!(
+            gathered
+                .accounts
+                .contains(&("longhorn-system".into(), "sa".into()))
+        );
+        assert!(gathered.bound_roles.contains("longhorn-role"));
+        assert!(
+            gathered.volume_classes.contains(""),
+            "a PV without class counts as \"\""
+        );
+        assert_eq!(gathered.volumes_without_backup, ["v1"]);
+    }
+
+    #[test]
+    fn forbidden_names_the_kind_and_scope() {
+        let status = kube::core::Status::failure("persistentvolumes is forbidden: User \"limited\" cannot list resource \"persistentvolumes\"", "Forbidden").with_code(403);
+        let error = explain_list_error(
+            layout::PERSISTENT_VOLUMES,
+            "longhorn-system",
+            Error::Api(Box::new(status)),
+        );
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "you may not list persistentvolumes (cluster-wide): persistentvolumes is forbidden"
+            ),
+            "{text}"
+        );
+        let status = kube::core::Status::failure("no", "Forbidden").with_code(403);
+        let text =
+            explain_list_error(layout::VOLUMES, "lh", Error::Api(Box::new(status))).to_string();
+        assert!(
+            text.starts_with("you may not list volumes.longhorn.io (in namespace lh): no"),
+            "{text}"
+        );
+    }
+}
