@@ -10,13 +10,17 @@ pub mod cli;
 pub mod commands;
 pub mod duration;
 pub mod error;
+pub mod files;
 pub mod invocation;
+pub mod listing;
 pub mod longhorn;
 pub mod names;
+pub mod object;
 pub mod output;
 pub mod progress;
 pub mod prompt;
 pub mod session;
+pub mod store;
 pub mod style;
 pub mod watch;
 
@@ -63,6 +67,8 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         }
     };
     logging::init(cli.global.verbosity);
+    // One TLS crypto provider for every client (kube uses ring; so do the store clients).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

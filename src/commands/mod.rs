@@ -5,7 +5,9 @@
 pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod download;
 pub mod list;
+pub mod sync;
 pub mod wait;
 
 use crate::cli::{Cli, Command};
@@ -18,6 +20,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Create(args) => create::run(&session().await?, args).await,
         Command::Delete(args) => delete::run(&session().await?, args).await,
         Command::Describe(args) => describe::run(&session().await?, args).await,
+        Command::Download(args) => download::run(&session().await?, args).await,
+        Command::Sync(args) => sync::run(&session().await?, args).await,
         Command::List(args) => list::run(&session().await?, args).await,
         Command::Wait(args) => wait::run(&session().await?, args).await,
         _ => Err(Error::invalid("this command is not available yet")),
