@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod deletion;
 pub mod duration;
 pub mod error;
 pub mod files;
