@@ -388,6 +388,9 @@ pub struct RestoreArgs {
     /// Restore a backup taken by a different Longhorn minor version (Longhorn does not support it)
     #[arg(long)]
     pub allow_version_skew: bool,
+    /// Where an nfs:// or cifs:// backup target is mounted here, to read the backup's cfg
+    #[arg(long, value_name = "DIR")]
+    pub mount_path: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<RestoreCommand>,
 }

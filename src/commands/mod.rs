@@ -7,6 +7,7 @@ pub mod delete;
 pub mod describe;
 pub mod download;
 pub mod list;
+pub mod restore;
 pub mod sync;
 pub mod wait;
 
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Describe(args) => describe::run(&session().await?, args).await,
         Command::Download(args) => download::run(&session().await?, args).await,
         Command::Sync(args) => sync::run(&session().await?, args).await,
+        Command::Restore(args) => restore::run(&session().await?, args).await,
         Command::List(args) => list::run(&session().await?, args).await,
         Command::Wait(args) => wait::run(&session().await?, args).await,
         _ => Err(Error::invalid("this command is not available yet")),

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod install;
 pub mod resources;
+pub mod restore;
 pub mod systembackup;
 pub mod version;
 pub mod volume_backups;

@@ -88,7 +88,7 @@ impl Store {
             "nfs" | "cifs" => {
                 let mount = mount_path.ok_or_else(|| {
                     Error::invalid(format!(
-                        "backup target {} is a {} share, which this machine can reach only where it is mounted: mount it (e.g. sudo mount -t {} …) and pass the mount point with --mount-path DIR",
+                        "backup target {} is an {} share, which this machine can reach only where it is mounted: mount it (e.g. sudo mount -t {} …) and pass the mount point with --mount-path DIR",
                         url.display(),
                         url.scheme.to_uppercase(),
                         url.scheme
