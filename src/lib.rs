@@ -6,6 +6,7 @@
 //! them.
 
 pub mod cli;
+pub mod cron;
 pub mod duration;
 pub mod error;
 pub mod invocation;
