@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod cron;
 pub mod deletion;
 pub mod duration;
 pub mod error;

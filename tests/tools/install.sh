@@ -5,7 +5,7 @@
 # A second run finds the cached binary and returns at once.
 #
 # usage: tests/tools/install.sh <component> [version]
-#   kube-apiserver | etcd | crds <longhorn-version> | krew | minio | azurite | all
+#   kube-apiserver | etcd | crds <longhorn-version> | krew | minio | azurite | cron-oracle | all
 # Prints the path of the installed artefact on stdout (logs go to stderr).
 set -euo pipefail
 
@@ -148,6 +148,25 @@ install_azurite() {
   echo "$dir/node_modules/.bin/azurite-blob"
 }
 
+# The cron oracle (tests/oracle/cron): Longhorn's cron parser, robfig/cron v1.2.0, as a
+# small program that writes tests/fixtures/cron-cases.json. Rebuilt when its sources change.
+install_cron_oracle() {
+  local here src dir stamp
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  src="$here/../oracle/cron"
+  dir="$CACHE/cron-oracle-v1.2.0"
+  stamp="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | { sha256sum 2>/dev/null || shasum -a 256; } | cut -d' ' -f1)"
+  if is_complete "$dir" && [[ "$(cat "$dir/.complete")" == "$stamp" ]]; then echo "$dir/cron-oracle"; return; fi
+  need_go
+  log "building the cron oracle (github.com/robfig/cron v1.2.0) from the Go module proxy"
+  mkdir -p "$dir"
+  rm -f "$dir/.complete"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$dir/cron-oracle" . >&2) \
+    || die "could not build tests/oracle/cron (needs github.com/robfig/cron v1.2.0 from the Go module proxy)"
+  echo "$stamp" > "$dir/.complete"
+  echo "$dir/cron-oracle"
+}
+
 case "${1:-}" in
   kube-apiserver) install_kube_apiserver ;;
   etcd) install_etcd ;;
@@ -155,5 +174,6 @@ case "${1:-}" in
   krew) install_krew ;;
   minio) install_minio ;;
   azurite) install_azurite ;;
-  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|minio|azurite" ;;
+  cron-oracle) install_cron_oracle ;;
+  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|minio|azurite|cron-oracle" ;;
 esac
