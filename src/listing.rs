@@ -15,11 +15,11 @@ use crate::output::{self, Format, table};
 use crate::session::Session;
 
 /// How a kind shows in a table: its headers, the extra `-o wide` headers, and a row.
-pub struct Columns {
+pub struct Columns<'a> {
     pub headers: &'static [&'static str],
     pub wide_headers: &'static [&'static str],
     /// Cells of one object: the normal ones, followed by the wide ones when `wide`.
-    pub row: fn(&Value, &RowContext) -> Vec<String>,
+    pub row: &'a dyn Fn(&Value, &RowContext) -> Vec<String>,
 }
 
 /// What a row may depend on besides the object.
@@ -83,7 +83,7 @@ pub fn print(
     fetched: Fetched,
     single: bool,
     output: &ListOutputArgs,
-    columns: &Columns,
+    columns: &Columns<'_>,
 ) -> Result<()> {
     let format = Format::from(output.output);
     let Fetched { objects, missing } = fetched;
@@ -120,7 +120,7 @@ pub fn print(
 
 pub fn render_table(
     objects: &[Value],
-    columns: &Columns,
+    columns: &Columns<'_>,
     context: &RowContext,
     no_headers: bool,
 ) -> String {
@@ -141,7 +141,7 @@ pub async fn run(
     kind: LonghornKind,
     names: &[String],
     output: &ListOutputArgs,
-    columns: &Columns,
+    columns: &Columns<'_>,
 ) -> Result<()> {
     let namespace = session.namespace().await?;
     let fetched = fetch(session, kind, namespace, names, output.selector.clone()).await?;

@@ -11,10 +11,10 @@ use crate::output::age::age;
 use crate::session::Session;
 use crate::style::state_cell;
 
-pub const COLUMNS: Columns = Columns {
+pub const COLUMNS: Columns<'static> = Columns {
     headers: &["NAME", "VERSION", "STATE", "CREATED", "LAST-SYNCED", "AGE"],
     wide_headers: &["POLICY", "OWNER", "RECURRING-JOB", "MESSAGE"],
-    row,
+    row: &row,
 };
 
 pub async fn run(session: &Session, args: &ListArgs) -> Result<()> {

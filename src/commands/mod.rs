@@ -8,6 +8,7 @@ pub mod describe;
 pub mod download;
 pub mod list;
 pub mod restore;
+pub mod schedule;
 pub mod sync;
 pub mod wait;
 
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Download(args) => download::run(&session().await?, args).await,
         Command::Sync(args) => sync::run(&session().await?, args).await,
         Command::Restore(args) => restore::run(&session().await?, args).await,
+        Command::Schedule(command) => schedule::run(&session().await?, command).await,
         Command::List(args) => list::run(&session().await?, args).await,
         Command::Wait(args) => wait::run(&session().await?, args).await,
         _ => Err(Error::invalid("this command is not available yet")),

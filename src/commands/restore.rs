@@ -25,10 +25,10 @@ use crate::store;
 use crate::style::state_cell;
 use crate::watch::{self, Step};
 
-pub const COLUMNS: Columns = Columns {
+pub const COLUMNS: Columns<'static> = Columns {
     headers: &["NAME", "BACKUP", "STATE", "AGE"],
     wide_headers: &["OWNER", "MESSAGE"],
-    row,
+    row: &row,
 };
 
 fn row(object: &Value, context: &RowContext) -> Vec<String> {

@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod install;
+pub mod recurring;
 pub mod resources;
 pub mod restore;
 pub mod systembackup;
