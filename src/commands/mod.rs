@@ -2,6 +2,7 @@
 //! that never touch the cluster) and its own flags; commands share domain modules,
 //! never each other.
 
+pub mod completion;
 pub mod create;
 pub mod delete;
 pub mod describe;
@@ -16,9 +17,10 @@ use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(cli: Cli, bin_name: &str) -> Result<()> {
     let session = || Session::connect(&cli.global);
     match &cli.command {
+        Command::Completion(args) => completion::run(args, bin_name),
         Command::Create(args) => create::run(&session().await?, args).await,
         Command::Delete(args) => delete::run(&session().await?, args).await,
         Command::Describe(args) => describe::run(&session().await?, args).await,
