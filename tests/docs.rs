@@ -7,7 +7,7 @@ use kubectl_longhorn_systembackup::cli::Cli;
 
 fn render(command: &mut clap::Command, path: &str, out: &mut String) {
     let help = command.render_long_help().to_string();
-    let level = path.split(' ').count().min(4);
+    let level = (path.split(' ').count() - 1).min(4);
     out.push_str(&format!(
         "{} `{path}`\n\n```text\n{}\n```\n\n",
         "#".repeat(level),
