@@ -294,14 +294,13 @@ install_backupstore_oracle() {
   local v="${1:?backupstore-oracle needs a Longhorn version, e.g. v1.12.0}" dir="$CACHE/backupstore-oracle-$1"
   local src="$ORACLES/backupstore/main.go" key pinline pin libs
   [[ -f "$src" ]] || die "missing $src"
+  # Rebuilt when the program or the pin rules below change.
+  key="$(sha256sum "$src" | cut -c1-64) $(declare -f backupstore_pin backupstore_fallback common_libs_replace common_libs_fallback | sha256sum | cut -c1-16)"
+  if is_complete "$dir" "$key"; then echo "$dir/backupstore-oracle"; return; fi
   need_go
-  # The pins are resolved on every call (the proxy's answers are cached locally, so
-  # this is fast), so a changed fallback table rebuilds.
   pinline="$(backupstore_pin "$v")"
   pin="${pinline%% *}"
   libs="$(common_libs_replace "$v" "$pin")"
-  key="$(sha256sum "$src" | cut -c1-64) backupstore@$pin go-common-libs@${libs:-as-required}"
-  if is_complete "$dir" "$key"; then echo "$dir/backupstore-oracle"; return; fi
   log "building backupstore-oracle for Longhorn $v with backupstore $pinline${libs:+, go-common-libs $libs} (first time only)"
   local work="$dir/src"
   wrapper_module "$work" backupstore-oracle
@@ -350,6 +349,14 @@ install_cron_oracle() {
   echo "$stamp" > "$dir/.complete"
   echo "$dir/cron-oracle"
 }
+
+# One build per component and version at a time: tests running in parallel may ask for
+# the same component on a cold cache; the second caller waits and then finds it built.
+if [[ -n "${1:-}" ]] && command -v flock >/dev/null 2>&1; then
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.install-$1${2:+-$2}.lock"
+  flock 9
+fi
 
 case "${1:-}" in
   kube-apiserver) install_kube_apiserver ;;

@@ -9,8 +9,10 @@
 //!
 //! Both are built by `tests/tools/install.sh` and cached per Longhorn version.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -18,12 +20,27 @@ use crate::{Error, tools};
 
 /// Builds (first time) and returns the bundle oracle for a Longhorn version.
 pub fn bundle_oracle(version: &str) -> Result<PathBuf, Error> {
-    tools::install("bundle-oracle", Some(version))
+    installed("bundle-oracle", version)
 }
 
 /// Builds (first time) and returns the backupstore oracle for a Longhorn version.
 pub fn backupstore_oracle(version: &str) -> Result<PathBuf, Error> {
-    tools::install("backupstore-oracle", Some(version))
+    installed("backupstore-oracle", version)
+}
+
+/// `install.sh` once per component and version in this process.
+fn installed(component: &str, version: &str) -> Result<PathBuf, Error> {
+    static PATHS: Mutex<BTreeMap<(String, String), PathBuf>> = Mutex::new(BTreeMap::new());
+    let key = (component.to_string(), version.to_string());
+    if let Some(path) = PATHS.lock().expect("oracle path cache").get(&key) {
+        return Ok(path.clone());
+    }
+    let path = tools::install(component, Some(version))?;
+    PATHS
+        .lock()
+        .expect("oracle path cache")
+        .insert(key, path.clone());
+    Ok(path)
 }
 
 /// What Longhorn `version`'s restore reads from the system-backup `zip` named `name`.

@@ -366,6 +366,16 @@ impl S3Server {
     pub fn log(&self) -> String {
         fs::read_to_string(&self.server.log).unwrap_or_default()
     }
+
+    /// The directory that holds the root and the log; removed on drop.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// PID of the running s3s-fs.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for S3Server {
@@ -531,6 +541,16 @@ impl AzuriteServer {
 
     pub fn log(&self) -> String {
         fs::read_to_string(&self.server.log).unwrap_or_default()
+    }
+
+    /// The directory that holds Azurite's data and log; removed on drop.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// PID of the running Azurite (node).
+    pub fn pid(&self) -> Option<u32> {
+        self.server.child.as_ref().map(Child::id)
     }
 }
 

@@ -187,3 +187,58 @@ async fn azurite_round_trip_and_teardown() {
             .is_err()
     );
 }
+
+/// True while `pid` is a live (non-zombie) process.
+fn alive(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn servers_die_with_the_process_that_started_them() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ground-stores"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("ground-stores printed {line:?}: {e}"));
+    let pids: Vec<u64> = ["s3", "azure"]
+        .iter()
+        .map(|s| started[s]["pid"].as_u64().unwrap())
+        .collect();
+    let dirs: Vec<std::path::PathBuf> = ["s3", "azure"]
+        .iter()
+        .map(|s| started[s]["dir"].as_str().unwrap().into())
+        .collect();
+    for (pid, dir) in pids.iter().zip(&dirs) {
+        assert!(alive(*pid), "server {pid} runs");
+        assert!(dir.is_dir());
+    }
+
+    // SIGKILL: no Drop runs; the watchdogs clean up.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while (pids.iter().any(|p| alive(*p)) || dirs.iter().any(|d| d.exists()))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (pid, dir) in pids.iter().zip(&dirs) {
+        assert!(!alive(*pid), "server {pid} outlived its owner");
+        assert!(!dir.exists(), "{} outlived its owner", dir.display());
+    }
+}
