@@ -184,6 +184,8 @@ install_bundle_oracle() {
   local v="${1:?bundle-oracle needs a Longhorn version, e.g. v1.12.0}" dir="$CACHE/bundle-oracle-$1"
   local src="$ORACLES/bundle/main.go" key
   [[ -f "$src" ]] || die "missing $src"
+  # Like Longhorn's restore, the oracle runs the external unzip.
+  command -v unzip >/dev/null 2>&1 || die "unzip is not installed; the bundle oracle runs it as Longhorn's restore does (apt-get install unzip)"
   key="$(sha256sum "$src" | cut -c1-64) longhorn-manager@$v"
   if is_complete "$dir" "$key"; then echo "$dir/bundle-oracle"; return; fi
   need_go
