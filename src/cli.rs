@@ -5,6 +5,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::completion::{recurring_job_names, system_backup_names, system_restore_names};
 
 use crate::duration::HumanDuration;
 
@@ -233,6 +236,7 @@ pub struct LocalArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Names to show (default: all)
+    #[arg(add = ArgValueCompleter::new(system_backup_names))]
     pub names: Vec<String>,
     #[command(flatten)]
     pub output: ListOutputArgs,
@@ -240,7 +244,37 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct DescribeArgs {
+    #[arg(add = ArgValueCompleter::new(system_backup_names))]
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct JobNameArgs {
+    #[arg(add = ArgValueCompleter::new(recurring_job_names))]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreNameArgs {
+    #[arg(add = ArgValueCompleter::new(system_restore_names))]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreListArgs {
+    /// Names to show (default: all)
+    #[arg(add = ArgValueCompleter::new(system_restore_names))]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub output: ListOutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreDeleteArgs {
+    #[arg(required = true, add = ArgValueCompleter::new(system_restore_names))]
+    pub names: Vec<String>,
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -254,7 +288,7 @@ pub enum WaitFor {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// SystemBackups to wait for
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCompleter::new(system_backup_names))]
     pub names: Vec<String>,
     /// Condition to wait for
     #[arg(long = "for", value_name = "CONDITION", default_value = "ready")]
@@ -267,7 +301,11 @@ pub struct WaitArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// SystemBackups to delete
-    #[arg(required_unless_present_any = ["all", "selector"], conflicts_with_all = ["all", "selector"])]
+    #[arg(
+        required_unless_present_any = ["all", "selector"],
+        conflicts_with_all = ["all", "selector"],
+        add = ArgValueCompleter::new(system_backup_names)
+    )]
     pub names: Vec<String>,
     /// Delete every SystemBackup in the namespace
     #[arg(long)]
@@ -297,7 +335,7 @@ pub enum ScheduleCommand {
     #[command(visible_alias = "get", alias = "ls")]
     List(ScheduleListArgs),
     /// Show a RecurringJob: spec, next runs, the backups it owns, what retention deletes next
-    Describe(DescribeArgs),
+    Describe(JobNameArgs),
     /// Change the cron, retain or policy of a RecurringJob
     #[command(alias = "update")]
     Set(ScheduleSetArgs),
@@ -334,6 +372,7 @@ pub struct ScheduleCreateArgs {
 
 #[derive(Debug, Args)]
 pub struct ScheduleListArgs {
+    #[arg(add = ArgValueCompleter::new(recurring_job_names))]
     pub names: Vec<String>,
     /// Show RecurringJobs of every task, not only system-backup
     #[arg(long)]
@@ -344,6 +383,7 @@ pub struct ScheduleListArgs {
 
 #[derive(Debug, Args)]
 pub struct ScheduleSetArgs {
+    #[arg(add = ArgValueCompleter::new(recurring_job_names))]
     pub name: String,
     #[arg(long, value_name = "EXPR")]
     pub cron: Option<String>,
@@ -359,7 +399,7 @@ pub struct ScheduleSetArgs {
 
 #[derive(Debug, Args)]
 pub struct ScheduleDeleteArgs {
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCompleter::new(recurring_job_names))]
     pub names: Vec<String>,
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -367,6 +407,7 @@ pub struct ScheduleDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct ScheduleRunArgs {
+    #[arg(add = ArgValueCompleter::new(recurring_job_names))]
     pub name: String,
     /// Wait until the SystemBackup the run makes is Ready
     #[arg(long)]
@@ -379,7 +420,7 @@ pub struct ScheduleRunArgs {
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct RestoreArgs {
     /// SystemBackup to restore from
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCompleter::new(system_backup_names))]
     pub backup: Option<String>,
     /// Don't ask for confirmation
     #[arg(short = 'y', long)]
@@ -392,6 +433,9 @@ pub struct RestoreArgs {
     /// Restore a backup taken by a different Longhorn minor version (Longhorn does not support it)
     #[arg(long)]
     pub allow_version_skew: bool,
+    /// Where an nfs:// or cifs:// backup target is mounted here, to read the backup's cfg
+    #[arg(long, value_name = "DIR")]
+    pub mount_path: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<RestoreCommand>,
 }
@@ -400,12 +444,12 @@ pub struct RestoreArgs {
 pub enum RestoreCommand {
     /// List SystemRestores
     #[command(visible_alias = "get", alias = "ls")]
-    List(ListArgs),
+    List(RestoreListArgs),
     /// Show a SystemRestore in detail
-    Describe(DescribeArgs),
+    Describe(RestoreNameArgs),
     /// Delete SystemRestores
     #[command(alias = "rm")]
-    Delete(ScheduleDeleteArgs),
+    Delete(RestoreDeleteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -428,6 +472,7 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
     /// SystemBackup to download
+    #[arg(add = ArgValueCompleter::new(system_backup_names))]
     pub name: String,
     /// Where to write the zip (default: ./NAME.zip)
     #[arg(short = 'o', long = "output", value_name = "FILE")]

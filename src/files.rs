@@ -5,7 +5,7 @@
 //! the command's future) removes the temporary file.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -67,6 +67,11 @@ impl AtomicFile {
         &self.target
     }
 
+    /// Where the file goes on commit (the same as [`AtomicFile::target`]).
+    pub fn destination(&self) -> &Path {
+        &self.target
+    }
+
     /// The directory the file goes to.
     pub fn dir(&self) -> PathBuf {
         parent_dir(&self.target)
@@ -101,6 +106,22 @@ impl AtomicFile {
             let _ = dir.sync_all();
         }
         Ok(target)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        self.temp.write(buffer)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+impl io::Seek for AtomicFile {
+    fn seek(&mut self, position: io::SeekFrom) -> io::Result<u64> {
+        self.temp.seek(position)
     }
 }
 
@@ -166,7 +187,6 @@ pub fn describe(error: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
 
     fn entries(dir: &Path) -> Vec<String> {
@@ -183,7 +203,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("b.zip");
         let mut file = AtomicFile::create(&target, false).unwrap();
-        file.file().write_all(b"data").unwrap();
+        file.write_all(b"data").unwrap();
         assert!(!target.exists(), "nothing at the target before commit");
         file.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"data");

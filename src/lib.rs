@@ -9,16 +9,22 @@ pub mod api;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
+pub mod completion;
+pub mod cron;
+pub mod deletion;
 pub mod duration;
 pub mod error;
 pub mod files;
 pub mod invocation;
+pub mod listing;
 pub mod longhorn;
 pub mod names;
+pub mod object;
 pub mod output;
 pub mod progress;
 pub mod prompt;
 pub mod session;
+pub mod store;
 pub mod style;
 pub mod watch;
 
@@ -38,8 +44,16 @@ use crate::invocation::Invocation;
 /// outcome to an exit code: 0 success, 1 failure, 2 usage error (clap's).
 pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     let argv0 = args.first().cloned().unwrap_or_default();
+    let bin_name = std::path::Path::new(&argv0).file_stem().map_or_else(
+        || "kubectl-longhorn-systembackup".into(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     let invocation = Invocation::from_argv0(&argv0);
     let rest = args.get(1..).unwrap_or_default().to_vec();
+    if invocation.completion {
+        let _ = output::stdout(&completion::kubectl_complete(&invocation, &rest));
+        return ExitCode::SUCCESS;
+    }
     let verb_args = if invocation.vendor_form {
         match invocation::strip_group(&rest) {
             Some(verb_args) => verb_args,
@@ -66,6 +80,8 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     };
     logging::init(cli.global.verbosity);
     ignore_file_size_signal();
+    // One TLS crypto provider for every client (kube uses ring; so do the store clients).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,7 +94,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
-            outcome = commands::run(cli) => outcome,
+            outcome = commands::run(cli, &bin_name) => outcome,
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });

@@ -3,6 +3,7 @@
 //! `Session` and never look at raw flags for these.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -59,22 +60,20 @@ impl Session {
             cluster: global.cluster.clone(),
             user: global.user.clone(),
         };
-        let kubeconfig_error = |e: &dyn std::fmt::Display| Error::Kubeconfig(e.to_string());
-        let no_selection =
-            options.context.is_none() && options.cluster.is_none() && options.user.is_none();
-        let mut config = match &global.kubeconfig {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path)
-                    .map_err(|e| Error::Kubeconfig(format!("{}: {e}", path.display())))?;
+        let kubeconfig = load_kubeconfig(global.kubeconfig.as_deref())?;
+        let mut config = match kubeconfig {
+            Some(kubeconfig) => {
+                check_selection(&kubeconfig, &options)?;
                 Config::from_custom_kubeconfig(kubeconfig, &options)
                     .await
-                    .map_err(|e| kubeconfig_error(&e))?
+                    .map_err(|e| Error::Kubeconfig(e.to_string()))?
             }
-            // As kubectl: the kubeconfig when there is one, else the in-cluster account.
-            None if no_selection => Config::infer().await.map_err(|e| kubeconfig_error(&e))?,
-            None => Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| kubeconfig_error(&e))?,
+            // As kubectl: without any kubeconfig, the in-cluster service account.
+            None => Config::incluster().map_err(|_| {
+                Error::Kubeconfig(
+                    "no kubeconfig found ($KUBECONFIG is unset and ~/.kube/config does not exist) and this is not a pod; pass --kubeconfig or set KUBECONFIG".into(),
+                )
+            })?,
         };
         let timeout = global.request_timeout.as_limit();
         config.read_timeout = timeout;
@@ -129,4 +128,85 @@ impl Session {
     pub fn namespace_is_explicit(&self) -> bool {
         self.namespace_flag.is_some()
     }
+}
+
+/// The kubeconfig kubectl would use: `--kubeconfig` alone, else `$KUBECONFIG`
+/// (merged), else `~/.kube/config`; `None` when there is none (in-cluster).
+fn load_kubeconfig(path: Option<&Path>) -> Result<Option<Kubeconfig>> {
+    if let Some(path) = path {
+        if !path.exists() {
+            return Err(Error::Kubeconfig(format!(
+                "{} does not exist; check the --kubeconfig path",
+                path.display()
+            )));
+        }
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|e| Error::Kubeconfig(format!("{}: {e}", path.display())));
+    }
+    if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let missing: Vec<String> = std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !missing.is_empty() && std::env::split_paths(&value).all(|p| !p.exists()) {
+            return Err(Error::Kubeconfig(format!(
+                "$KUBECONFIG names {}, which does not exist; fix KUBECONFIG or pass --kubeconfig",
+                missing.join(", ")
+            )));
+        }
+        return Kubeconfig::from_env().map_err(|e| Error::Kubeconfig(format!("$KUBECONFIG: {e}")));
+    }
+    let default =
+        std::env::var_os("HOME").map(|home| Path::new(&home).join(".kube").join("config"));
+    match default {
+        Some(path) if path.exists() => Kubeconfig::read_from(&path)
+            .map(Some)
+            .map_err(|e| Error::Kubeconfig(format!("{}: {e}", path.display()))),
+        _ => Ok(None),
+    }
+}
+
+/// `--context`, `--cluster` and `--user` must name entries of the kubeconfig.
+fn check_selection(kubeconfig: &Kubeconfig, options: &KubeConfigOptions) -> Result<()> {
+    let check = |flag: &str, wanted: &Option<String>, names: Vec<&str>| -> Result<()> {
+        match wanted {
+            Some(name) if !names.contains(&name.as_str()) => Err(Error::Kubeconfig(format!(
+                "{flag} {name:?} is not in the kubeconfig (it has: {}); see kubectl config get-contexts",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))),
+            _ => Ok(()),
+        }
+    };
+    check(
+        "context",
+        &options.context,
+        kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect(),
+    )?;
+    check(
+        "cluster",
+        &options.cluster,
+        kubeconfig
+            .clusters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect(),
+    )?;
+    check(
+        "user",
+        &options.user,
+        kubeconfig
+            .auth_infos
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect(),
+    )
 }

@@ -8,7 +8,8 @@ use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::watch_object;
+use kube::runtime::watcher::watcher;
+use kube::runtime::watcher::{self, watch_object};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -34,26 +35,68 @@ pub async fn until<T>(
 ) -> Result<T> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(session.client().clone(), namespace, resource);
-    let watching = async {
-        let mut stream = std::pin::pin!(watch_object(api, name).default_backoff());
-        while let Some(event) = stream.next().await {
-            let object = match event {
-                Ok(object) => object,
-                Err(error) => {
-                    // Logged and retried: the stream recovers on its own.
-                    tracing::debug!("watch of {name} interrupted: {error}");
-                    continue;
-                }
-            };
+    let stream = watch_object(api, name).default_backoff();
+    drive(
+        stream,
+        name,
+        timeout,
+        on_timeout,
+        |object: Option<DynamicObject>| {
             let value = object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
-            match decide(value.as_ref()) {
-                Step::Continue => {}
-                Step::Done(result) => return Ok(result),
-                Step::Fail(error) => return Err(error),
+            decide(value.as_ref())
+        },
+    )
+    .await
+}
+
+/// Watches every object matching `label_selector` until `decide` returns `Done` or
+/// `Fail` for one of them (objects that exist already are seen first).
+pub async fn until_any<T>(
+    session: &Session,
+    resource: &ApiResource,
+    namespace: &str,
+    label_selector: &str,
+    timeout: Option<Duration>,
+    on_timeout: &str,
+    mut decide: impl FnMut(&Value) -> Step<T>,
+) -> Result<T> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(session.client().clone(), namespace, resource);
+    let config = watcher::Config::default().labels(label_selector);
+    let stream = watcher(api, config).default_backoff().applied_objects();
+    drive(
+        stream,
+        label_selector,
+        timeout,
+        on_timeout,
+        |object: DynamicObject| decide(&serde_json::to_value(object).unwrap_or(Value::Null)),
+    )
+    .await
+}
+
+/// Feeds a watch stream to `decide` until it is done, within `timeout`. Stream errors
+/// are logged and skipped: the watcher recovers by itself.
+async fn drive<O, E: std::fmt::Display, T>(
+    stream: impl futures::Stream<Item = std::result::Result<O, E>>,
+    what: &str,
+    timeout: Option<Duration>,
+    on_timeout: &str,
+    mut decide: impl FnMut(O) -> Step<T>,
+) -> Result<T> {
+    let watching = async {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(object) => match decide(object) {
+                    Step::Continue => {}
+                    Step::Done(result) => return Ok(result),
+                    Step::Fail(error) => return Err(error),
+                },
+                Err(error) => tracing::debug!("watch of {what} interrupted: {error}"),
             }
         }
         Err(Error::invalid(format!(
-            "the watch of {name} ended unexpectedly"
+            "the watch of {what} ended unexpectedly"
         )))
     };
     match timeout {

@@ -26,6 +26,7 @@ use crate::longhorn::resources;
 use crate::names::check_object_name;
 use crate::progress::Counters;
 use crate::session::Session;
+use crate::store::default_zip_path;
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -68,10 +69,10 @@ pub struct FileCount {
 
 /// The file a bundle goes to: `-o FILE`, `-o DIR/` → `DIR/NAME.zip`, else `./NAME.zip`.
 pub fn output_path(name: &str, output: Option<&Path>) -> PathBuf {
-    let file_name = format!("{name}.zip");
+    let file = default_zip_path(name);
     match output {
-        None => PathBuf::from(file_name),
-        Some(path) if path.is_dir() => path.join(file_name),
+        None => file,
+        Some(path) if path.is_dir() => path.join(file),
         Some(path) => path.to_path_buf(),
     }
 }

@@ -110,29 +110,7 @@ pub fn render(
             ("Recurring Job", text(sb::recurring_job(object))),
         ],
     );
-    let conditions: Vec<Vec<String>> = sb::conditions(object)
-        .iter()
-        .map(|c| {
-            let f = |k: &str| {
-                c.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            vec![
-                f("type"),
-                f("status"),
-                f("reason"),
-                f("lastTransitionTime"),
-                f("message"),
-            ]
-        })
-        .collect();
-    out.table(
-        "Conditions",
-        &["TYPE", "STATUS", "REASON", "LAST-TRANSITION", "MESSAGE"],
-        conditions,
-    );
+    out.conditions(sb::conditions(object));
     let location = match (target_url.filter(|u| !u.is_empty()), sb::version(object)) {
         (Some(url), Some(version)) => sb::remote_location(&url, version, sb::name(object)),
         (None, _) => "<none> (the backup target is not set)".into(),

@@ -4,7 +4,9 @@
 
 pub mod events;
 pub mod install;
+pub mod recurring;
 pub mod resources;
+pub mod restore;
 pub mod systembackup;
 pub mod version;
 pub mod volume_backups;

@@ -4,40 +4,13 @@
 use serde_json::Value;
 
 use super::resources::labels;
+pub use crate::object::{
+    creation_timestamp, deletion_requested, label, name, namespace, str_at, uid,
+};
 
 pub const STATE_READY: &str = "Ready";
 pub const STATE_ERROR: &str = "Error";
 pub const STATE_DELETING: &str = "Deleting";
-
-fn str_at<'a>(object: &'a Value, pointer: &str) -> Option<&'a str> {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
-pub fn name(object: &Value) -> &str {
-    str_at(object, "/metadata/name").unwrap_or_default()
-}
-
-pub fn namespace(object: &Value) -> &str {
-    str_at(object, "/metadata/namespace").unwrap_or_default()
-}
-
-pub fn uid(object: &Value) -> Option<&str> {
-    str_at(object, "/metadata/uid")
-}
-
-pub fn creation_timestamp(object: &Value) -> Option<&str> {
-    str_at(object, "/metadata/creationTimestamp")
-}
-
-pub fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
-    object
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(key))
-        .and_then(Value::as_str)
-}
 
 /// `status.state`; a new object has none yet (Longhorn's `""` state).
 pub fn state(object: &Value) -> &str {
@@ -72,12 +45,6 @@ pub fn manager_image(object: &Value) -> Option<&str> {
 
 pub fn recurring_job(object: &Value) -> Option<&str> {
     label(object, labels::RECURRING_JOB_SYSTEM_BACKUP)
-}
-
-pub fn deletion_requested(object: &Value) -> bool {
-    object
-        .pointer("/metadata/deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
 }
 
 /// The conditions, as `status.conditions` lists them.

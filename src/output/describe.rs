@@ -43,6 +43,29 @@ impl Describe {
         self
     }
 
+    /// The `status.conditions` of a Longhorn object as a table.
+    pub fn conditions(&mut self, conditions: &[serde_json::Value]) -> &mut Self {
+        let rows = conditions
+            .iter()
+            .map(|c| {
+                ["type", "status", "reason", "lastTransitionTime", "message"]
+                    .iter()
+                    .map(|k| {
+                        c.get(*k)
+                            .and_then(serde_json::Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .collect();
+        self.table(
+            "Conditions",
+            &["TYPE", "STATUS", "REASON", "LAST-TRANSITION", "MESSAGE"],
+            rows,
+        )
+    }
+
     pub fn line(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self.text.push('\n');

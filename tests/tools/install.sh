@@ -5,7 +5,8 @@
 # A second run finds the cached binary and returns at once.
 #
 # usage: tests/tools/install.sh <component> [version]
-#   kube-apiserver | etcd | crds <longhorn-version> | krew | minio | azurite | all
+#   kube-apiserver | etcd | crds <longhorn-version> | krew | s3s-fs | azurite | cron-oracle
+#   | bundle-oracle <longhorn-version> | backupstore-oracle <longhorn-version>
 # Prints the path of the installed artefact on stdout (logs go to stderr).
 set -euo pipefail
 
@@ -13,7 +14,8 @@ CACHE="${KLSB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-longhorn-systemback
 KUBERNETES_VERSION="${KLSB_KUBERNETES_VERSION:-v1.33.13}"
 ETCD_VERSION="${KLSB_ETCD_VERSION:-v3.5.21}"
 KREW_VERSION="${KLSB_KREW_VERSION:-v0.4.3}"
-MINIO_VERSION="${KLSB_MINIO_VERSION:-RELEASE.2025-10-15T17-29-55Z}"
+# s3s-fs 0.15.0 and later need Rust 1.96; 0.14.1 is the newest that builds with 1.95.
+S3S_FS_VERSION="${KLSB_S3S_FS_VERSION:-0.14.1}"
 AZURITE_VERSION="${KLSB_AZURITE_VERSION:-3.35.0}"
 
 log() { echo "install.sh: $*" >&2; }
@@ -24,9 +26,14 @@ need_go() {
 }
 
 # done_marker DIR: the build is complete only when DIR/.complete exists, so an
-# interrupted build is redone instead of being trusted.
-is_complete() { [[ -f "$1/.complete" ]]; }
-mark_complete() { touch "$1/.complete"; }
+# interrupted build is redone instead of being trusted. A build from this checkout's
+# own sources (the oracles) writes a key (hash of its sources and pins) into the
+# marker, and a different key means rebuild.
+is_complete() { [[ -f "$1/.complete" && ( -z "${2:-}" || "$(cat "$1/.complete")" == "$2" ) ]]; }
+mark_complete() { printf '%s' "${2:-}" > "$1/.complete"; }
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ORACLES="$HERE/../oracle"
 
 # gobuild WORKDIR MODULE@VERSION: prepares a wrapper module in WORKDIR.
 wrapper_module() {
@@ -124,16 +131,194 @@ install_krew() {
   echo "$dir/bin"
 }
 
-install_minio() {
-  local v="$MINIO_VERSION" dir="$CACHE/minio-$MINIO_VERSION"
-  if is_complete "$dir"; then echo "$dir/minio"; return; fi
-  need_go
-  log "building MinIO $v from the Go module proxy (first time only; several minutes)"
+# s3s-fs (crates.io, Apache-2.0) is the S3 server of the tests. MinIO is not used: it
+# is AGPLv3, which this project's package policy marks not-to-use (docs/testing.md).
+install_s3s_fs() {
+  local v="$S3S_FS_VERSION" dir="$CACHE/s3s-fs-$S3S_FS_VERSION"
+  if is_complete "$dir"; then echo "$dir/bin/s3s-fs"; return; fi
+  command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust (>= 1.92) with rustup"
+  log "building s3s-fs $v from crates.io (first time only; about 2 min on 2 cores)"
   mkdir -p "$dir"
-  GOBIN="$dir" CGO_ENABLED=0 go install "github.com/minio/minio@$v" >&2 \
-    || die "could not build github.com/minio/minio@$v from the Go module proxy"
+  # A private target directory: the caller's CARGO_TARGET_DIR must not receive (or
+  # keep) this build.
+  CARGO_TARGET_DIR="$dir/target" cargo install --locked --quiet --features binary \
+      --version "=$v" --root "$dir" s3s-fs >&2 \
+    || CARGO_TARGET_DIR="$dir/target" cargo install --quiet --features binary \
+      --version "=$v" --root "$dir" s3s-fs >&2 \
+    || die "could not build s3s-fs $v from crates.io (cargo install s3s-fs --features binary --version $v)"
+  rm -rf "$dir/target"
+  [[ -x "$dir/bin/s3s-fs" ]] || die "cargo install finished but $dir/bin/s3s-fs is missing"
   mark_complete "$dir"
-  echo "$dir/minio"
+  echo "$dir/bin/s3s-fs"
+}
+
+# longhorn_manager_gomod VERSION: path of longhorn-manager's go.mod from the proxy.
+longhorn_manager_gomod() {
+  local v="$1" tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "github.com/longhorn/longhorn-manager@$v" 2>/dev/null) \
+    | python3 -c 'import sys,json; d=json.load(sys.stdin); print(d["GoMod"]) if "GoMod" in d and "Error" not in d else sys.exit(1)' \
+    || { rmdir "$tmp"; die "the Go module proxy does not serve github.com/longhorn/longhorn-manager@$v; served: v1.8.1 v1.9.0 v1.10.0 v1.11.1 v1.12.0"; }
+  rmdir "$tmp"
+}
+
+# copy_replaces GOMOD: copies every replace directive of GOMOD into the module in the
+# current directory (longhorn-manager replaces the k8s.io staging modules, and since
+# v1.11 beszel; a module importing it must do the same).
+copy_replaces() {
+  local args
+  args="$(go mod edit -json "$1" | python3 -c '
+import sys, json
+d = json.load(sys.stdin)
+for r in d.get("Replace") or []:
+    old = r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else "")
+    new = r["New"]["Path"] + ("@" + r["New"]["Version"] if r["New"].get("Version") else "")
+    print("-replace=" + old + "=" + new)
+')"
+  # shellcheck disable=SC2086 # one argument per line, no spaces inside
+  [[ -z "$args" ]] || go mod edit $args
+}
+
+# The bundle oracle: restore's decode loop built against one Longhorn release's types.
+install_bundle_oracle() {
+  local v="${1:?bundle-oracle needs a Longhorn version, e.g. v1.12.0}" dir="$CACHE/bundle-oracle-$1"
+  local src="$ORACLES/bundle/main.go" key
+  [[ -f "$src" ]] || die "missing $src"
+  # Like Longhorn's restore, the oracle runs the external unzip.
+  command -v unzip >/dev/null 2>&1 || die "unzip is not installed; the bundle oracle runs it as Longhorn's restore does (apt-get install unzip)"
+  key="$(sha256sum "$src" | cut -c1-64) longhorn-manager@$v"
+  if is_complete "$dir" "$key"; then echo "$dir/bundle-oracle"; return; fi
+  need_go
+  log "building bundle-oracle against longhorn-manager $v from the Go module proxy (first time only)"
+  local gomod goline work="$dir/src"
+  gomod="$(longhorn_manager_gomod "$v")"
+  goline="$(awk '$1=="go"{print $2; exit}' "$gomod")"
+  wrapper_module "$work" bundle-oracle
+  cp "$src" "$work/main.go"
+  (
+    cd "$work"
+    go mod edit -go="$goline"
+    copy_replaces "$gomod"
+    go mod edit -require="github.com/longhorn/longhorn-manager@$v"
+    go mod tidy >&2
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.longhornVersion=$v" -o "$dir/bundle-oracle" . >&2
+  ) || die "could not build bundle-oracle against longhorn-manager@$v (wrapper module left in $work)"
+  rm -rf "$work"
+  mark_complete "$dir" "$key"
+  echo "$dir/bundle-oracle"
+}
+
+# backupstore pins. Each Longhorn release pins github.com/longhorn/backupstore (no tags,
+# pseudo-versions only) in its go.mod. The Go module proxy does not serve every pin; a
+# pin that cannot be downloaded is replaced by the nearest usable one below.
+# Usable = `go mod download github.com/longhorn/backupstore@<pin>` succeeds. Checked:
+#   usable: 20250227220202-651bd33886fe (v1.8.1's pin), 20250804022317-794abf817297
+#           (v1.10.0's and v1.9.2's), 20251009075049-1b6c3422a333 (v1.10.1's),
+#           20260722010828-e5f4ddc47e4d (v1.12.1's, aws-sdk-go-v2)
+#   403:    20250513044119-966fecd6b927 (v1.9.0), 20260127053626-a9fd84935804 (v1.11.0),
+#           20260306105805-ea08687ca2cd (v1.11.1), 20260512085050-2a21a780e44c (v1.12.0)
+#   .info served but no checksum-database record (unusable):
+#           20250608034139-079a7cc0a3c7 (v1.8.2), 20250624115502-f6e828377c27 (v1.7.4)
+# systembackup/system_backup.go is the same code in all four usable pins (only the
+# errors package changed), so a fallback differs from the real pin in drivers only.
+backupstore_fallback() {
+  case "$1" in
+    # 966fecd6b927 is 403. 794abf817297 is what the v1.9 branch moved to (v1.9.2) and
+    # v1.10.0 pins; same aws-sdk-go v1 S3 driver as v1.9.0's pin.
+    v1.9.0) echo v0.0.0-20250804022317-794abf817297 ;;
+    # ea08687ca2cd (and v1.11.0's a9fd84935804) are 403. Both are after backupstore
+    # moved S3 to aws-sdk-go-v2 (Nov 2025), so the nearest usable pin with the same S3
+    # SDK is v1.12.1's e5f4ddc47e4d, not v1.10.1's 1b6c3422a333 (aws-sdk-go v1).
+    v1.11.1) echo v0.0.0-20260722010828-e5f4ddc47e4d ;;
+    # 2a21a780e44c is 403; e5f4ddc47e4d is the v1.12 branch's next pin (v1.12.1).
+    v1.12.0) echo v0.0.0-20260722010828-e5f4ddc47e4d ;;
+    *) return 1 ;;
+  esac
+}
+
+# backupstore's own dependency github.com/longhorn/go-common-libs (it uses only the
+# types in its backup/ package, identical in the served versions) is pinned by every
+# usable backupstore pin at a version the proxy does not serve (c86a06c781f5,
+# 2c0bac610814, 21a84065aa86: 403). Where that happens the oracle replaces it with the
+# go-common-libs that the Longhorn release itself pins, or the nearest served one.
+# Served: 20250215052214-151615b29f8e (v1.8.1's), 20250921030719-16313e7f30b3
+# (v1.10.0's), 20260512083219-bb6c10ce1050 (v1.12.0's); v1.9.0's 74041234ac93 and
+# v1.11.1's ae36fc92e72e are 403.
+common_libs_fallback() {
+  case "$1" in
+    v1.8.1) echo v0.0.0-20250215052214-151615b29f8e ;;
+    v1.9.0|v1.10.0) echo v0.0.0-20250921030719-16313e7f30b3 ;;
+    v1.11.1|v1.12.0) echo v0.0.0-20260512083219-bb6c10ce1050 ;;
+    *) return 1 ;;
+  esac
+}
+
+# module_usable MODULE@VERSION: the proxy serves it (zip, go.mod and checksum record).
+module_usable() {
+  local tmp ok=0
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && go mod download -json "$1" 2>/dev/null) \
+    | python3 -c 'import sys,json; d=json.load(sys.stdin); sys.exit(0 if "Dir" in d and "Error" not in d else 1)' || ok=1
+  rmdir "$tmp"
+  return $ok
+}
+
+# backupstore_pin VERSION: prints "<pin> <note>" for a Longhorn release.
+backupstore_pin() {
+  local v="$1" gomod pin fallback
+  gomod="$(longhorn_manager_gomod "$v")"
+  pin="$(awk '$1=="github.com/longhorn/backupstore" && $2 ~ /^v/ {print $2; exit}' "$gomod")"
+  [[ -n "$pin" ]] || die "longhorn-manager@$v does not require github.com/longhorn/backupstore"
+  if module_usable "github.com/longhorn/backupstore@$pin"; then echo "$pin (longhorn-manager@$v's own pin)"; return; fi
+  fallback="$(backupstore_fallback "$v")" \
+    || die "the Go module proxy does not serve github.com/longhorn/backupstore@$pin (pinned by longhorn-manager@$v) and install.sh has no fallback for $v; add one to backupstore_fallback"
+  module_usable "github.com/longhorn/backupstore@$fallback" \
+    || die "neither $pin (pinned by longhorn-manager@$v) nor the fallback $fallback of github.com/longhorn/backupstore is served"
+  echo "$fallback (fallback: longhorn-manager@$v pins $pin, which the Go module proxy does not serve)"
+}
+
+# common_libs_replace LONGHORN-VERSION BACKUPSTORE-PIN: prints the go-common-libs
+# version to replace backupstore's requirement with, or nothing when it is served.
+common_libs_replace() {
+  local gomod want tmp
+  tmp="$(mktemp -d)"
+  gomod="$(cd "$tmp" && go mod download -json "github.com/longhorn/backupstore@$2" | python3 -c 'import sys,json; print(json.load(sys.stdin)["GoMod"])')"
+  rmdir "$tmp"
+  want="$(awk '$1=="github.com/longhorn/go-common-libs" && $2 ~ /^v/ {print $2; exit}' "$gomod")"
+  [[ -z "$want" ]] && return 0
+  module_usable "github.com/longhorn/go-common-libs@$want" && return 0
+  common_libs_fallback "$1" \
+    || die "backupstore@$2 requires github.com/longhorn/go-common-libs@$want, which the Go module proxy does not serve, and install.sh has no fallback for Longhorn $1; add one to common_libs_fallback"
+}
+
+# The backupstore oracle: Longhorn's systembackup package at the pin of one release.
+install_backupstore_oracle() {
+  local v="${1:?backupstore-oracle needs a Longhorn version, e.g. v1.12.0}" dir="$CACHE/backupstore-oracle-$1"
+  local src="$ORACLES/backupstore/main.go" key pinline pin libs
+  [[ -f "$src" ]] || die "missing $src"
+  # Rebuilt when the program or the pin rules below change.
+  key="$(sha256sum "$src" | cut -c1-64) $(declare -f backupstore_pin backupstore_fallback common_libs_replace common_libs_fallback | sha256sum | cut -c1-16)"
+  if is_complete "$dir" "$key"; then echo "$dir/backupstore-oracle"; return; fi
+  need_go
+  pinline="$(backupstore_pin "$v")"
+  pin="${pinline%% *}"
+  libs="$(common_libs_replace "$v" "$pin")"
+  log "building backupstore-oracle for Longhorn $v with backupstore $pinline${libs:+, go-common-libs $libs} (first time only)"
+  local work="$dir/src"
+  wrapper_module "$work" backupstore-oracle
+  cp "$src" "$work/main.go"
+  (
+    cd "$work"
+    go mod edit -require="github.com/longhorn/backupstore@$pin"
+    [[ -z "$libs" ]] || go mod edit -replace="github.com/longhorn/go-common-libs=github.com/longhorn/go-common-libs@$libs"
+    go mod tidy >&2
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.longhornVersion=$v -X main.backupstoreVersion=$pin" \
+      -o "$dir/backupstore-oracle" . >&2
+  ) || die "could not build backupstore-oracle with github.com/longhorn/backupstore@$pin (wrapper module left in $work)"
+  rm -rf "$work"
+  printf 'backupstore %s\ngo-common-libs %s\n' "$pinline" "${libs:-as backupstore requires it}" > "$dir/PIN"
+  mark_complete "$dir" "$key"
+  echo "$dir/backupstore-oracle"
 }
 
 install_azurite() {
@@ -148,12 +333,42 @@ install_azurite() {
   echo "$dir/node_modules/.bin/azurite-blob"
 }
 
+# The cron oracle (tests/oracle/cron): Longhorn's cron parser, robfig/cron v1.2.0, as a
+# small program that writes tests/fixtures/cron-cases.json. Rebuilt when its sources change.
+install_cron_oracle() {
+  local here src dir stamp
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  src="$here/../oracle/cron"
+  dir="$CACHE/cron-oracle-v1.2.0"
+  stamp="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | { sha256sum 2>/dev/null || shasum -a 256; } | cut -d' ' -f1)"
+  if is_complete "$dir" && [[ "$(cat "$dir/.complete")" == "$stamp" ]]; then echo "$dir/cron-oracle"; return; fi
+  need_go
+  log "building the cron oracle (github.com/robfig/cron v1.2.0) from the Go module proxy"
+  mkdir -p "$dir"
+  rm -f "$dir/.complete"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$dir/cron-oracle" . >&2) \
+    || die "could not build tests/oracle/cron (needs github.com/robfig/cron v1.2.0 from the Go module proxy)"
+  echo "$stamp" > "$dir/.complete"
+  echo "$dir/cron-oracle"
+}
+
+# One build per component and version at a time: tests running in parallel may ask for
+# the same component on a cold cache; the second caller waits and then finds it built.
+if [[ -n "${1:-}" ]] && command -v flock >/dev/null 2>&1; then
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.install-$1${2:+-$2}.lock"
+  flock 9
+fi
+
 case "${1:-}" in
   kube-apiserver) install_kube_apiserver ;;
   etcd) install_etcd ;;
   crds) install_crds "${2:-}" ;;
   krew) install_krew ;;
-  minio) install_minio ;;
+  s3s-fs) install_s3s_fs ;;
   azurite) install_azurite ;;
-  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|minio|azurite" ;;
+  cron-oracle) install_cron_oracle ;;
+  bundle-oracle) install_bundle_oracle "${2:-}" ;;
+  backupstore-oracle) install_backupstore_oracle "${2:-}" ;;
+  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|bundle-oracle <version>|backupstore-oracle <version>" ;;
 esac

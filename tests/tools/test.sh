@@ -14,7 +14,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${KLSB_CACHE:-$HOME/.cache/kubectl-
 started=$(date +%s)
 tests/tools/install.sh etcd >/dev/null
 tests/tools/install.sh kube-apiserver >/dev/null
-for version in v1.8.1 v1.12.0; do tests/tools/install.sh crds "$version" >/dev/null; done
+tests/tools/install.sh s3s-fs >/dev/null
+tests/tools/install.sh azurite >/dev/null
+for version in v1.8.1 v1.12.0; do
+  tests/tools/install.sh crds "$version" >/dev/null
+  tests/tools/install.sh bundle-oracle "$version" >/dev/null
+  tests/tools/install.sh backupstore-oracle "$version" >/dev/null
+done
 echo "test.sh: tools ready after $(( $(date +%s) - started ))s" >&2
 
 cargo build --locked --workspace --all-targets

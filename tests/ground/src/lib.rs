@@ -3,9 +3,12 @@
 //! for longhorn-manager's controllers and admission webhooks.
 
 pub mod crds;
+pub mod oracles;
 pub mod pki;
 pub mod plane;
+pub mod stores;
 pub mod tools;
+pub mod watchdog;
 
 pub use plane::ControlPlane;
 
@@ -29,4 +32,8 @@ pub enum Error {
     Yaml(String),
     #[error("Kubernetes API: {0}")]
     Kube(String),
+    #[error("object store: {0}")]
+    Store(String),
+    #[error("oracle: {0}")]
+    Oracle(String),
 }

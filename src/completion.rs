@@ -1,0 +1,261 @@
+//! Shell completion, two ways:
+//! - `completion SHELL` prints a static script (clap_complete) for the binary itself;
+//! - as `kubectl_complete-longhorn` (a link to this binary), it answers kubectl's
+//!   plugin-completion protocol (kubectl ≥ 1.26, kubectl-plugin-conventions.md §2.6):
+//!   the words typed so far come as arguments, candidates go out one per line, and
+//!   the last line is a Cobra directive (`:4` = no file completion).
+//!
+//! Names of SystemBackups, RecurringJobs and SystemRestores complete live from the
+//! cluster, using the `--kubeconfig`/`--context`/`-n` typed on the same line.
+
+use std::ffi::{OsStr, OsString};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use clap_complete::engine::CompletionCandidate;
+
+use crate::cli::{Cli, GlobalArgs, Shell};
+use crate::invocation::{self, GROUP_ALIASES, GROUP_COMMAND, Invocation};
+use crate::longhorn::resources::{LonghornKind, RECURRING_JOB, SYSTEM_BACKUP, SYSTEM_RESTORE};
+use crate::session::Session;
+
+/// Cobra's ShellCompDirectiveNoFileComp.
+const NO_FILE_COMPLETION: &str = ":4";
+/// Completion must not hang the shell when the cluster is slow or gone.
+const CLUSTER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Cluster flags typed on the line being completed.
+static LINE_FLAGS: OnceLock<GlobalArgs> = OnceLock::new();
+
+/// A static completion script for `bin_name`.
+pub fn script(shell: Shell, bin_name: &str) -> String {
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    match shell {
+        Shell::Bash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut command, bin_name, &mut out)
+        }
+        Shell::Zsh => {
+            clap_complete::generate(clap_complete::Shell::Zsh, &mut command, bin_name, &mut out)
+        }
+        Shell::Fish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut command, bin_name, &mut out)
+        }
+        Shell::Powershell => clap_complete::generate(
+            clap_complete::Shell::PowerShell,
+            &mut command,
+            bin_name,
+            &mut out,
+        ),
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// kubectl's plugin-completion protocol: `words` are the plugin's arguments with the
+/// word being completed last (possibly empty).
+pub fn kubectl_complete(invocation: &Invocation, words: &[OsString]) -> String {
+    let mut lines = candidates(invocation, words);
+    lines.push(NO_FILE_COMPLETION.to_string());
+    lines.join("\n") + "\n"
+}
+
+fn candidates(invocation: &Invocation, words: &[OsString]) -> Vec<String> {
+    let words: Vec<OsString> = if words.is_empty() {
+        vec![OsString::new()]
+    } else {
+        words.to_vec()
+    };
+    let verb_words = if invocation.vendor_form {
+        if words.len() == 1 {
+            // Completing the first word of `kubectl longhorn …`.
+            let typed = words[0].to_string_lossy();
+            return std::iter::once(GROUP_COMMAND)
+                .chain(GROUP_ALIASES.iter().copied())
+                .filter(|c| c.starts_with(typed.as_ref()))
+                .map(str::to_string)
+                .collect();
+        }
+        match invocation::strip_group(&words[..words.len() - 1]) {
+            Some(mut rest) => {
+                rest.push(words[words.len() - 1].clone());
+                rest
+            }
+            None => return Vec::new(),
+        }
+    } else {
+        words
+    };
+    let _ = LINE_FLAGS.set(line_flags(&verb_words));
+    let mut command = Cli::command();
+    let mut args = vec![OsString::from(invocation.verb_display())];
+    args.extend(verb_words);
+    let index = args.len() - 1;
+    // As Cobra does: flags only once the word starts with '-'.
+    let wants_flags = args[index].to_string_lossy().starts_with('-');
+    match clap_complete::engine::complete(&mut command, args, index, None) {
+        Ok(found) => found
+            .into_iter()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_value().to_string_lossy().into_owned())
+            .filter(|value| wants_flags || !value.starts_with('-'))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The cluster flags among `words`, read leniently (the line is unfinished).
+fn line_flags(words: &[OsString]) -> GlobalArgs {
+    let mut flags = GlobalArgs::default();
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    let mut index = 0;
+    while index < words.len() {
+        let (flag, inline) = match words[index].split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (words[index].clone(), None),
+        };
+        let takes_value = matches!(
+            flag.as_str(),
+            "--kubeconfig" | "--context" | "--cluster" | "--user" | "-n" | "--namespace"
+        );
+        if takes_value {
+            let value = inline.or_else(|| {
+                index += 1;
+                words.get(index).cloned()
+            });
+            match flag.as_str() {
+                "--kubeconfig" => flags.kubeconfig = value.map(Into::into),
+                "--context" => flags.context = value,
+                "--cluster" => flags.cluster = value,
+                "--user" => flags.user = value,
+                _ => flags.namespace = value,
+            }
+        }
+        index += 1;
+    }
+    flags
+}
+
+/// Names of `kind` in the cluster starting with `current`; empty on any failure.
+fn live_names(kind: LonghornKind, current: &OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy().into_owned();
+    let flags = LINE_FLAGS.get().cloned().unwrap_or_default();
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    let names = runtime.block_on(async {
+        tokio::time::timeout(CLUSTER_TIMEOUT, async {
+            let session = Session::connect(&flags).await.ok()?;
+            let namespace = session.namespace().await.ok()?.to_string();
+            let items = crate::api::list_items(
+                &session,
+                &kind.api_resource(),
+                Some(&namespace),
+                Default::default(),
+            )
+            .await
+            .ok()?;
+            Some(
+                items
+                    .iter()
+                    .map(|o| crate::object::name(o).to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    });
+    names
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+pub fn system_backup_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    live_names(SYSTEM_BACKUP, current)
+}
+
+pub fn recurring_job_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    live_names(RECURRING_JOB, current)
+}
+
+pub fn system_restore_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    live_names(SYSTEM_RESTORE, current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn completes_the_group_word_then_verbs() {
+        let vendor = Invocation::from_argv0(&"kubectl_complete-longhorn".into());
+        assert_eq!(
+            kubectl_complete(&vendor, &words(&["sys"])),
+            "systembackup\n:4\n"
+        );
+        let out = kubectl_complete(&vendor, &words(&["systembackup", "de"]));
+        assert!(
+            out.contains("describe\n") && out.contains("delete\n") && out.ends_with(":4\n"),
+            "{out}"
+        );
+        let verb = Invocation::from_argv0(&"kubectl_complete-longhorn_systembackup".into());
+        let out = kubectl_complete(&verb, &words(&["sch"]));
+        assert!(out.starts_with("schedule\n"), "{out}");
+    }
+
+    #[test]
+    fn completes_flags_and_values() {
+        let verb = Invocation::from_argv0(&"kubectl_complete-longhorn-systembackup".into());
+        let out = kubectl_complete(
+            &verb,
+            &words(&["create", "x", "--volume-backup-policy", ""]),
+        );
+        assert!(
+            out.contains("if-not-present\n")
+                && out.contains("always\n")
+                && out.contains("disabled\n"),
+            "{out}"
+        );
+        let out = kubectl_complete(&verb, &words(&["list", "--no-h"]));
+        assert!(out.contains("--no-headers\n"), "{out}");
+    }
+
+    #[test]
+    fn reads_cluster_flags_from_the_line() {
+        let flags = line_flags(&words(&[
+            "-n",
+            "lh",
+            "--context=prod",
+            "get",
+            "--kubeconfig",
+            "/k",
+        ]));
+        assert_eq!(flags.namespace.as_deref(), Some("lh"));
+        assert_eq!(flags.context.as_deref(), Some("prod"));
+        assert_eq!(
+            flags.kubeconfig.as_deref(),
+            Some(std::path::Path::new("/k"))
+        );
+    }
+
+    #[test]
+    fn scripts_name_the_binary() {
+        let bash = script(Shell::Bash, "kubectl-longhorn-systembackup");
+        assert!(bash.contains("kubectl-longhorn-systembackup") && bash.contains("schedule"));
+        assert!(script(Shell::Fish, "x").contains("complete -c x"));
+    }
+}

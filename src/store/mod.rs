@@ -1,0 +1,391 @@
+//! The backup target as object storage: where system backups live
+//! (`<target>/backupstore/system-backups/<version>/<name>/system-backup.{zip,cfg}`,
+//! longhorn-system-backup.md §5). S3 and Azure are reached directly with
+//! `object_store`, configured from the credential secret exactly as Longhorn reads
+//! it; NFS and CIFS shares must be mounted on this machine (`--mount-path`).
+
+pub mod config;
+pub mod credentials;
+pub mod target;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt};
+
+pub use config::SystemBackupConfig;
+pub use credentials::Credentials;
+pub use target::{CONFIG_FILE, TargetUrl, ZIP_FILE, system_backup_dir};
+
+use crate::error::{Error, Result};
+use crate::longhorn::install::{self, BackupTarget};
+use crate::session::Session;
+
+/// Opens the cluster's backup target (BackupTarget `default`, or `url_override`)
+/// with its credential secret.
+pub async fn open_cluster_target(
+    session: &Session,
+    namespace: &str,
+    url_override: Option<&str>,
+    mount_path: Option<&Path>,
+) -> Result<(Store, Option<BackupTarget>)> {
+    let target = install::backup_target(session, namespace).await?;
+    let url_text = match (url_override, &target) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(t)) if !t.url.is_empty() => t.url.clone(),
+        _ => {
+            return Err(Error::invalid(format!(
+                "the backup target is not set in {namespace} (BackupTarget \"default\" has no URL); set it in the Longhorn UI, or pass --target URL"
+            )));
+        }
+    };
+    let url = TargetUrl::parse(&url_text)?;
+    let credentials = match target.as_ref().and_then(|t| t.credential_secret.clone()) {
+        Some(secret) if matches!(url.scheme.as_str(), "s3" | "azblob" | "cifs") => {
+            Credentials::read(session, namespace, &secret).await?
+        }
+        None if matches!(url.scheme.as_str(), "s3" | "azblob") => {
+            return Err(Error::invalid(format!(
+                "backup target {} needs a credential secret, and BackupTarget \"default\" names none (Longhorn: cannot access {} without credential secret)",
+                url.display(),
+                url.scheme
+            )));
+        }
+        _ => Credentials::default(),
+    };
+    Ok((Store::open(&url, &credentials, mount_path)?, target))
+}
+
+pub struct Store {
+    objects: Arc<dyn ObjectStore>,
+    prefix: String,
+    pub url: TargetUrl,
+}
+
+impl Store {
+    /// Opens the target at `url` with `credentials`; `mount_path` is where an NFS or
+    /// CIFS share is mounted locally.
+    pub fn open(
+        url: &TargetUrl,
+        credentials: &Credentials,
+        mount_path: Option<&Path>,
+    ) -> Result<Self> {
+        let (objects, prefix): (Arc<dyn ObjectStore>, String) = match url.scheme.as_str() {
+            "s3" => (
+                Arc::new(s3(url, credentials)?),
+                url.key_prefix().to_string(),
+            ),
+            "azblob" => (
+                Arc::new(azure(url, credentials)?),
+                url.key_prefix().to_string(),
+            ),
+            "nfs" | "cifs" => {
+                let mount = mount_path.ok_or_else(|| {
+                    Error::invalid(format!(
+                        "backup target {} is an {} share, which this machine can reach only where it is mounted: mount it (e.g. sudo mount -t {} …) and pass the mount point with --mount-path DIR",
+                        url.display(),
+                        url.scheme.to_uppercase(),
+                        url.scheme
+                    ))
+                })?;
+                (Arc::new(local_dir(mount)?), String::new())
+            }
+            "vfs" => (Arc::new(local_dir(Path::new(&url.path))?), String::new()),
+            other => {
+                return Err(Error::invalid(format!(
+                    "backup target scheme {other}:// is not supported; Longhorn uses s3://, azblob://, nfs:// and cifs://"
+                )));
+            }
+        };
+        Ok(Store {
+            objects,
+            prefix,
+            url: url.clone(),
+        })
+    }
+
+    fn path(&self, version: &str, name: &str, file: &str) -> ObjectPath {
+        ObjectPath::from(format!(
+            "{}/{file}",
+            system_backup_dir(&self.prefix, version, name)
+        ))
+    }
+
+    fn base(&self) -> ObjectPath {
+        let base = "backupstore/system-backups";
+        ObjectPath::from(if self.prefix.is_empty() {
+            base.to_string()
+        } else {
+            format!("{}/{base}", self.prefix)
+        })
+    }
+
+    /// System backups in the target: name → Longhorn version, as backupstore's `List`
+    /// sees them (directories; a name under two versions: the last one wins).
+    pub async fn list(&self) -> Result<BTreeMap<String, String>> {
+        let mut found = BTreeMap::new();
+        let versions = self
+            .objects
+            .list_with_delimiter(Some(&self.base()))
+            .await
+            .map_err(|e| self.error("listing", e))?;
+        for version_dir in versions.common_prefixes {
+            let Some(version) = version_dir.filename().map(str::to_string) else {
+                continue;
+            };
+            let names = self
+                .objects
+                .list_with_delimiter(Some(&version_dir))
+                .await
+                .map_err(|e| self.error("listing", e))?;
+            for name_dir in names.common_prefixes {
+                if let Some(name) = name_dir.filename() {
+                    found.insert(name.to_string(), version.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The cfg of a system backup, `None` when it has none (never uploaded, or cut).
+    pub async fn config(&self, version: &str, name: &str) -> Result<Option<SystemBackupConfig>> {
+        match self
+            .objects
+            .get(&self.path(version, name, CONFIG_FILE))
+            .await
+        {
+            Ok(result) => {
+                let bytes = result
+                    .bytes()
+                    .await
+                    .map_err(|e| self.error("reading system-backup.cfg", e))?;
+                SystemBackupConfig::from_json(&bytes).map(Some)
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error("reading system-backup.cfg", e)),
+        }
+    }
+
+    /// Uploads the zip, then the cfg: the cfg is Longhorn's "uploaded" marker, so an
+    /// upload cut at any byte of the zip leaves no cfg (longhorn-system-backup.md §5.3).
+    pub async fn upload(
+        &self,
+        zip: &Path,
+        config: &SystemBackupConfig,
+        progress: impl Fn(u64),
+    ) -> Result<()> {
+        use tokio::io::AsyncReadExt;
+        let version = &config.longhorn_version;
+        let name = &config.name;
+        let mut file = tokio::fs::File::open(zip)
+            .await
+            .map_err(Error::io(format!("opening {}", zip.display())))?;
+        let upload = self
+            .objects
+            .put_multipart(&self.path(version, name, ZIP_FILE))
+            .await
+            .map_err(|e| self.error("uploading", e))?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, 8 << 20);
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut sent = 0u64;
+        loop {
+            let read = file
+                .read(&mut buffer)
+                .await
+                .map_err(Error::io(format!("reading {}", zip.display())))?;
+            if read == 0 {
+                break;
+            }
+            writer
+                .wait_for_capacity(4)
+                .await
+                .map_err(|e| self.error("uploading", e))?;
+            writer.write(&buffer[..read]);
+            sent += read as u64;
+            progress(sent);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| self.error("uploading system-backup.zip", e))?;
+        let cfg = config.to_json()?;
+        self.objects
+            .put(
+                &self.path(version, name, CONFIG_FILE),
+                cfg.into_bytes().into(),
+            )
+            .await
+            .map_err(|e| self.error("writing system-backup.cfg", e))?;
+        Ok(())
+    }
+
+    /// Streams the zip of a system backup into `sink`, calling `progress` with the
+    /// bytes so far; returns the total size.
+    pub async fn download(
+        &self,
+        version: &str,
+        name: &str,
+        mut sink: impl FnMut(&[u8]) -> Result<()>,
+        progress: impl Fn(u64, Option<u64>),
+    ) -> Result<u64> {
+        let result = self
+            .objects
+            .get(&self.path(version, name, ZIP_FILE))
+            .await
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => Error::Store(format!(
+                    "{name} has no {ZIP_FILE} in the backup target ({})",
+                    self.url.display()
+                )),
+                e => self.error("downloading", e),
+            })?;
+        let total = result.meta.size;
+        let mut stream = result.into_stream();
+        let mut received = 0u64;
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|e| self.error("downloading", e))?
+        {
+            sink(&chunk)?;
+            received += chunk.len() as u64;
+            progress(received, Some(total));
+        }
+        Ok(received)
+    }
+
+    /// Whether `name` already exists under any version (Longhorn keys by name only).
+    pub async fn find(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.list().await?.remove(name))
+    }
+
+    fn error(&self, action: &str, error: object_store::Error) -> Error {
+        Error::Store(format!(
+            "{action} {}: {}",
+            self.url.display(),
+            describe_store_error(&error)
+        ))
+    }
+}
+
+/// The most useful line of an object_store error (they nest several layers).
+fn describe_store_error(error: &object_store::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = inner.source();
+    }
+    message
+}
+
+fn client_options(credentials: &Credentials, cert_key: &str) -> Result<ClientOptions> {
+    let mut options = ClientOptions::new().with_allow_http(true);
+    if let Some(pem) = credentials.get(cert_key) {
+        let certificate = object_store::Certificate::from_pem(pem.as_bytes()).map_err(|_| {
+            Error::invalid(format!(
+                "{cert_key} in the credential secret is not a PEM certificate"
+            ))
+        })?;
+        options = options.with_root_certificate(certificate);
+    }
+    let proxy = credentials
+        .get("HTTPS_PROXY")
+        .or(credentials.get("HTTP_PROXY"));
+    if let Some(proxy) = proxy {
+        options = options.with_proxy_url(proxy);
+        if let Some(excludes) = credentials.get("NO_PROXY") {
+            options = options.with_proxy_excludes(excludes);
+        }
+    }
+    Ok(options)
+}
+
+/// S3 as backupstore configures it: `s3://bucket@region/path/`; `AWS_ENDPOINTS`
+/// switches to a custom endpoint with path-style requests unless
+/// `VIRTUAL_HOSTED_STYLE=true` (longhorn-system-backup.md §5.5).
+fn s3(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
+    let bucket = url.user.clone().filter(|b| !b.is_empty()).ok_or_else(|| {
+        Error::invalid(format!(
+            "backup target {} names no bucket; Longhorn's form is s3://BUCKET@REGION/PATH/",
+            url.display()
+        ))
+    })?;
+    let region = Some(url.host.clone())
+        .filter(|r| !r.is_empty())
+        .or_else(|| credentials.get("AWS_REGION").map(str::to_string));
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region.unwrap_or_else(|| "us-east-1".into()))
+        .with_access_key_id(credentials.require("AWS_ACCESS_KEY_ID", "s3")?)
+        .with_secret_access_key(credentials.require("AWS_SECRET_ACCESS_KEY", "s3")?)
+        .with_client_options(client_options(credentials, "AWS_CERT")?);
+    if let Some(endpoint) = credentials.get("AWS_ENDPOINTS") {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_virtual_hosted_style_request(
+                credentials.flag("VIRTUAL_HOSTED_STYLE").unwrap_or(false),
+            );
+    } else if let Some(virtual_hosted) = credentials.flag("VIRTUAL_HOSTED_STYLE") {
+        builder = builder.with_virtual_hosted_style_request(virtual_hosted);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::invalid(format!("cannot use backup target {}: {e}", url.display())))
+}
+
+/// Azure Blob as backupstore configures it: `azblob://container@suffix/path/`;
+/// `AZBLOB_ENDPOINT` gives `<endpoint>/<account>` (path style, as Azurite serves).
+fn azure(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
+    let container = url.user.clone().filter(|c| !c.is_empty()).ok_or_else(|| {
+        Error::invalid(format!(
+            "backup target {} names no container; Longhorn's form is azblob://CONTAINER@core.windows.net/PATH/",
+            url.display()
+        ))
+    })?;
+    let account = credentials.require("AZBLOB_ACCOUNT_NAME", "azblob")?;
+    let endpoint = match credentials.get("AZBLOB_ENDPOINT") {
+        Some(endpoint) => format!("{}/{account}", endpoint.trim_end_matches('/')),
+        None => {
+            let suffix = if url.host.is_empty() {
+                "core.windows.net"
+            } else {
+                url.host.as_str()
+            };
+            format!("https://{account}.blob.{suffix}")
+        }
+    };
+    MicrosoftAzureBuilder::new()
+        .with_account(account)
+        .with_access_key(credentials.require("AZBLOB_ACCOUNT_KEY", "azblob")?)
+        .with_container_name(container)
+        .with_endpoint(endpoint)
+        .with_client_options(client_options(credentials, "AZBLOB_CERT")?)
+        .build()
+        .map_err(|e| Error::invalid(format!("cannot use backup target {}: {e}", url.display())))
+}
+
+fn local_dir(dir: &Path) -> Result<LocalFileSystem> {
+    if !dir.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} is not a directory; pass the directory where the backup target share is mounted",
+            dir.display()
+        )));
+    }
+    LocalFileSystem::new_with_prefix(dir)
+        .map_err(|e| Error::invalid(format!("cannot use {}: {e}", dir.display())))
+}
+
+/// Where a local file for `name` goes by default: `./NAME.zip`.
+pub fn default_zip_path(name: &str) -> PathBuf {
+    PathBuf::from(format!("{name}.zip"))
+}

@@ -1,0 +1,184 @@
+//! Backup target URLs as Longhorn writes them (longhorn-system-backup.md §5.4):
+//! `s3://bucket@region/path/`, `azblob://container@suffix/path/`, `nfs://server:/export/`,
+//! `cifs://server/share/`, `vfs:///abs/dir`. Parsed by hand rather than with a URL
+//! library because Longhorn's URLs are not all valid WHATWG URLs (`nfs://host:/x` has
+//! an empty port) and the exact text matters: it goes into `system-backup.cfg`.
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetUrl {
+    pub scheme: String,
+    /// Text before `@` in the authority: the S3 bucket or Azure container.
+    pub user: Option<String>,
+    /// Authority after `@`: region, endpoint suffix, or NFS/CIFS server.
+    pub host: String,
+    /// Path, cleaned like Go's `filepath.Clean` without a trailing slash; "" for root.
+    pub path: String,
+    pub query: Option<String>,
+}
+
+impl TargetUrl {
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid =
+            |why: &str| Error::invalid(format!("invalid backup target URL {text:?}: {why}"));
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| invalid("expected scheme://…"))?;
+        if scheme.is_empty() {
+            return Err(invalid("the scheme is missing"));
+        }
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q.to_string())),
+            None => (rest, None),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h.to_string()),
+            None => (None, authority.to_string()),
+        };
+        Ok(TargetUrl {
+            scheme: scheme.to_string(),
+            user,
+            host,
+            path: clean_path(path),
+            query,
+        })
+    }
+
+    /// The key prefix inside the bucket/container/share: the path without its
+    /// leading slash ("" at the root).
+    pub fn key_prefix(&self) -> &str {
+        self.path.trim_start_matches('/')
+    }
+
+    /// The backup target string Longhorn stores in `system-backup.cfg`: what
+    /// backupstore's `ParseSystemBackupURL` returns for this target, i.e. the URL
+    /// with a cleaned path, plus a trailing `/` when the text contains `@`
+    /// (longhorn-system-backup.md §5.1).
+    pub fn cfg_target_url(&self) -> String {
+        let mut text = format!("{}://", self.scheme);
+        if let Some(user) = &self.user {
+            text.push_str(user);
+            text.push('@');
+        }
+        text.push_str(&self.host);
+        text.push_str(&self.path);
+        if let Some(query) = &self.query {
+            text.push('?');
+            text.push_str(query);
+        }
+        if text.contains('@') {
+            text.push('/');
+        }
+        text
+    }
+
+    /// The text users see: the URL with the cleaned path.
+    pub fn display(&self) -> String {
+        self.cfg_target_url()
+    }
+}
+
+/// Go's `path.Clean` for absolute paths, without the trailing slash; "" for root.
+fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("/{}", parts.join("/"))
+    }
+}
+
+/// Where a system backup lives under the target (longhorn-system-backup.md §5.1).
+pub fn system_backup_dir(prefix: &str, version: &str, name: &str) -> String {
+    let base = format!("backupstore/system-backups/{version}/{name}");
+    if prefix.is_empty() {
+        base
+    } else {
+        format!("{prefix}/{base}")
+    }
+}
+
+pub const ZIP_FILE: &str = "system-backup.zip";
+pub const CONFIG_FILE: &str = "system-backup.cfg";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_scheme() {
+        let s3 = TargetUrl::parse("s3://backups@us-east-1/cluster-a/").unwrap();
+        assert_eq!(
+            (s3.user.as_deref(), s3.host.as_str(), s3.key_prefix()),
+            (Some("backups"), "us-east-1", "cluster-a")
+        );
+        let nfs = TargetUrl::parse("nfs://nfs.example:/exports/longhorn").unwrap();
+        assert_eq!(
+            (nfs.user, nfs.host.as_str(), nfs.path.as_str()),
+            (None, "nfs.example:", "/exports/longhorn")
+        );
+        let az = TargetUrl::parse("azblob://c@core.windows.net/").unwrap();
+        assert_eq!((az.user.as_deref(), az.key_prefix()), (Some("c"), ""));
+        assert!(TargetUrl::parse("backups").is_err());
+    }
+
+    /// Cases worked through backupstore's GetSystemBackupURL + ParseSystemBackupURL.
+    #[test]
+    fn cfg_target_url_matches_longhorn() {
+        let cases = [
+            ("s3://backups@us-east-1/", "s3://backups@us-east-1/"),
+            ("s3://backups@us-east-1", "s3://backups@us-east-1/"),
+            (
+                "s3://backups@us-east-1/path/",
+                "s3://backups@us-east-1/path/",
+            ),
+            (
+                "s3://backups@us-east-1//a//b/",
+                "s3://backups@us-east-1/a/b/",
+            ),
+            (
+                "azblob://c@core.windows.net/",
+                "azblob://c@core.windows.net/",
+            ),
+            (
+                "nfs://nfs.example:/exports/longhorn/",
+                "nfs://nfs.example:/exports/longhorn",
+            ),
+            ("cifs://server/share", "cifs://server/share"),
+            ("vfs:///var/backups", "vfs:///var/backups"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                TargetUrl::parse(input).unwrap().cfg_target_url(),
+                expected,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn system_backup_dirs() {
+        assert_eq!(
+            system_backup_dir("", "v1.9.0", "x"),
+            "backupstore/system-backups/v1.9.0/x"
+        );
+        assert_eq!(
+            system_backup_dir("a/b", "v1.9.0", "x"),
+            "a/b/backupstore/system-backups/v1.9.0/x"
+        );
+    }
+}
