@@ -202,6 +202,72 @@ async fn local_bundle_selects_and_lays_out_like_longhorn() {
         .unwrap();
     assert_eq!(tricky["data"], fixture::tricky_data());
 
+    // Longhorn's own restore code (this version's types and schemes) reads every file,
+    // finds every kind, and sees the fields it restores from.
+    let report =
+        longhorn_ground::oracles::bundle_report(&cluster.version, &path, "nightly").unwrap();
+    assert_eq!(report["unpackError"], "", "{report}");
+    assert_eq!(report["topLevelFolderFound"], true, "{report}");
+    assert_eq!(report["restoresNothing"], false, "{report}");
+    assert_eq!(
+        report["decodeErrors"].as_array().map_or(0, Vec::len),
+        0,
+        "{report}"
+    );
+    assert_eq!(
+        report["warnings"].as_array().map_or(0, Vec::len),
+        0,
+        "{report}"
+    );
+    let kinds = report["kinds"].as_object().unwrap();
+    assert_eq!(kinds.len(), expected.len(), "{:?}", kinds.keys());
+    for (file, objects) in &expected {
+        let stem = file.rsplit_once('/').unwrap().1.trim_end_matches(".yaml");
+        let kind = &kinds[api_versions[stem].1];
+        assert_eq!(
+            kind["file"].as_str().map(|f| file.ends_with(f)),
+            Some(true),
+            "{kind}"
+        );
+        let mut items: Vec<String> = serde_json::from_value(kind["items"].clone()).unwrap();
+        items.sort();
+        assert_eq!(&items, objects, "{file}");
+        assert_eq!(kind["count"], objects.len(), "{file}");
+    }
+    let restored_volumes = &kinds["VolumeList"]["volumes"];
+    let by_name = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name(restored_volumes, "pvc-a")["lastBackup"], "backup-a");
+    assert_eq!(by_name(restored_volumes, "dr-c")["isStandby"], true);
+    assert_eq!(
+        by_name(&kinds["BackingImageList"]["backingImages"], "bi-1")["checksum"],
+        "f".repeat(128)
+    );
+    assert_eq!(
+        by_name(&kinds["PersistentVolumeList"]["persistentVolumes"], "pvc-a")["volumeHandle"],
+        "pvc-a"
+    );
+    assert_eq!(
+        by_name(
+            &kinds["PersistentVolumeClaimList"]["persistentVolumeClaims"],
+            "data-a"
+        )["volumeName"],
+        "pvc-a"
+    );
+    assert_eq!(
+        by_name(
+            &kinds["SettingList"]["settings"],
+            "current-longhorn-version"
+        )["value"],
+        cluster.version.as_str()
+    );
+
     // The summary: the counts, the size and SHA-256 of the file written.
     let (bytes, sha) = digest(&path);
     assert!(out.contains(&sha), "{out}");
@@ -478,10 +544,13 @@ async fn interrupted_mid_write_leaves_nothing_behind() {
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let output = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
     assert_eq!(
         output.status.code(),
         Some(130),
-        "interrupted, not finished: {}",
+        "interrupted, not finished ({:?}, signal {:?}): {}",
+        output.status,
+        output.status.signal(),
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(cluster.files().is_empty(), "{:?}", cluster.files());
