@@ -25,7 +25,11 @@ fn object(
         json!({"apiVersion": api_version, "kind": kind, "metadata": meta(name, namespace)});
     if let (Some(target), Some(extra)) = (object.as_object_mut(), rest.as_object()) {
         for (k, v) in extra {
-            target.insert(k.clone(), v.clone());
+            if k == "labels" {
+                target["metadata"]["labels"] = v.clone();
+            } else {
+                target.insert(k.clone(), v.clone());
+            }
         }
     }
     object
@@ -424,14 +428,17 @@ pub fn install(version: &str) -> Vec<Value> {
             "Snapshot",
             "snap-a",
             NS,
-            json!({"spec": {"volume": "pvc-a", "createSnapshot": false}}),
+            // pvc-a's last backup: up to date unless a newer snapshot holds data.
+            json!({"labels": {"longhornvolume": "pvc-a"}, "spec": {"volume": "pvc-a", "createSnapshot": false},
+                "status": {"readyToUse": true, "creationTime": "2026-01-01T00:00:00Z", "size": 4096}}),
         ),
         object(
             LH,
             "Backup",
             "backup-a",
             NS,
-            json!({"spec": {"snapshotName": "snap-a"}}),
+            json!({"labels": {"backup-volume": "pvc-a"}, "spec": {"snapshotName": "snap-a"},
+                "status": {"state": "Completed", "snapshotName": "snap-a"}}),
         ),
     ]
 }

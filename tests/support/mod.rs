@@ -15,6 +15,7 @@ use kube::discovery;
 use longhorn_ground::ControlPlane;
 use serde_json::{Value, json};
 
+pub mod fake_longhorn;
 pub mod fixture;
 
 pub const NAMESPACE: &str = "longhorn-system";
