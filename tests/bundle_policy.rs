@@ -18,18 +18,48 @@ async fn cluster_with(
     (cluster, fake)
 }
 
-fn created(cluster: &Cluster, objects: &[Value]) -> Vec<Value> {
-    let _ = cluster;
-    objects
-        .iter()
+/// The `system-backup-…` objects of a Longhorn kind the plugin created.
+async fn created(cluster: &Cluster, kind: &str) -> Vec<Value> {
+    cluster
+        .list("longhorn.io/v1beta2", kind, Some(NAMESPACE))
+        .await
+        .into_iter()
         .filter(|o| {
             o["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
                 .starts_with("system-backup-")
         })
-        .cloned()
         .collect()
+}
+
+/// A string field of each object (by JSON pointer), sorted.
+fn sorted(objects: &[Value], pointer: &str) -> Vec<String> {
+    let mut values: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            o.pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    values.sort();
+    values
+}
+
+/// `create NAME --local --volume-backup-policy POLICY [extra…]`.
+fn create_local(
+    cluster: &Cluster,
+    name: &str,
+    policy: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut command = cluster.plugin();
+    command
+        .args(["create", name, "--local", "--volume-backup-policy", policy])
+        .args(extra);
+    command
 }
 
 /// if-not-present (v1.8+): a `system-backup-<16 hex>` snapshot for every volume but the
@@ -39,30 +69,17 @@ fn created(cluster: &Cluster, objects: &[Value]) -> Vec<Value> {
 async fn if_not_present_backs_up_what_is_not_up_to_date() {
     // New snapshots hold no data: pvc-a's backup (backup-a) stays up to date.
     let (cluster, fake) = cluster_with(Backups::Complete, 0).await;
-    let out = succeeds(cluster.plugin().args([
-        "create",
+    let out = succeeds(&mut create_local(
+        &cluster,
         "b",
-        "--local",
-        "--volume-backup-policy",
         "if-not-present",
-        "-o",
-        "json",
-    ]));
+        &["-o", "json"],
+    ));
     let summary: Value = serde_json::from_str(&out).unwrap();
 
-    let snapshots = created(
-        &cluster,
-        &cluster
-            .list("longhorn.io/v1beta2", "Snapshot", Some(NAMESPACE))
-            .await,
-    );
-    let mut snapshot_volumes: Vec<&str> = snapshots
-        .iter()
-        .map(|s| s["spec"]["volume"].as_str().unwrap())
-        .collect();
-    snapshot_volumes.sort();
+    let snapshots = created(&cluster, "Snapshot").await;
     assert_eq!(
-        snapshot_volumes,
+        sorted(&snapshots, "/spec/volume"),
         ["pvc-a", "vol-b"],
         "a snapshot first for every volume but the standby one"
     );
@@ -78,12 +95,7 @@ async fn if_not_present_backs_up_what_is_not_up_to_date() {
         assert_eq!(snapshot["spec"]["createSnapshot"], true);
     }
 
-    let backups = created(
-        &cluster,
-        &cluster
-            .list("longhorn.io/v1beta2", "Backup", Some(NAMESPACE))
-            .await,
-    );
+    let backups = created(&cluster, "Backup").await;
     assert_eq!(backups.len(), 1, "only vol-b needs a backup: {backups:?}");
     let backup = &backups[0];
     let name = backup["metadata"]["name"].as_str().unwrap();
@@ -133,37 +145,19 @@ async fn if_not_present_backs_up_what_is_not_up_to_date() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_data_and_always_back_up_every_volume() {
     let (cluster, fake) = cluster_with(Backups::Complete, 1024).await;
-    succeeds(cluster.plugin().args([
-        "create",
-        "b",
-        "--local",
-        "--volume-backup-policy",
-        "if-not-present",
-    ]));
-    let backups = created(
-        &cluster,
-        &cluster
-            .list("longhorn.io/v1beta2", "Backup", Some(NAMESPACE))
-            .await,
+    succeeds(&mut create_local(&cluster, "b", "if-not-present", &[]));
+    let backups = created(&cluster, "Backup").await;
+    assert_eq!(
+        sorted(&backups, "/metadata/labels/backup-volume"),
+        ["pvc-a", "vol-b"]
     );
-    let mut volumes: Vec<&str> = backups
-        .iter()
-        .map(|b| b["metadata"]["labels"]["backup-volume"].as_str().unwrap())
-        .collect();
-    volumes.sort();
-    assert_eq!(volumes, ["pvc-a", "vol-b"]);
 
     succeeds(
         cluster
             .plugin()
             .args(["create", "c", "--local", "--volume-backup-policy", "always"]),
     );
-    let backups = created(
-        &cluster,
-        &cluster
-            .list("longhorn.io/v1beta2", "Backup", Some(NAMESPACE))
-            .await,
-    );
+    let backups = created(&cluster, "Backup").await;
     assert_eq!(backups.len(), 4, "two more");
     fake.abort();
 }
@@ -172,13 +166,7 @@ async fn new_data_and_always_back_up_every_volume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_volume_backup_fails_clearly() {
     let (cluster, fake) = cluster_with(Backups::Fail("backup target unreachable".into()), 0).await;
-    let err = fails(cluster.plugin().args([
-        "create",
-        "b",
-        "--local",
-        "--volume-backup-policy",
-        "if-not-present",
-    ]));
+    let err = fails(&mut create_local(&cluster, "b", "if-not-present", &[]));
     assert!(
         err.contains("failed creating Volume backup system-backup-"),
         "{err}"
@@ -196,15 +184,12 @@ async fn a_failed_volume_backup_fails_clearly() {
 async fn volume_backups_time_out() {
     let (cluster, fake) = cluster_with(Backups::Ignore, 0).await;
     let started = std::time::Instant::now();
-    let err = fails(cluster.plugin().args([
-        "create",
+    let err = fails(&mut create_local(
+        &cluster,
         "b",
-        "--local",
-        "--volume-backup-policy",
         "if-not-present",
-        "--timeout",
-        "3s",
-    ]));
+        &["--timeout", "3s"],
+    ));
     assert!(
         err.contains("timed out waiting for the condition on volume backups to complete"),
         "{err}"
