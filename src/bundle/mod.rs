@@ -9,6 +9,7 @@ pub mod selection;
 pub mod summary;
 pub mod volume_backups;
 pub mod writer;
+pub mod yaml;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

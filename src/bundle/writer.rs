@@ -16,6 +16,7 @@ use serde_json::Value;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use super::yaml;
 use crate::error::{Error, Result};
 use crate::files;
 
@@ -23,9 +24,8 @@ use crate::files;
 const LEVEL: i64 = 6;
 const BUFFER: usize = 256 * 1024;
 
-/// YAML as `sigs.k8s.io/yaml` writes it for restore to read: keys sorted (serde_json's
-/// map is ordered), block style, and every string that YAML 1.1 (go-yaml v2, which
-/// restore decodes with) could read as something else quoted.
+/// `metadata.yaml` in serde-saphyr's YAML, which quotes only where needed, as the
+/// yaml.v2 that Longhorn writes it with does. (The Lists use [`yaml`], faster.)
 fn yaml_options() -> serde_saphyr::SerializerOptions {
     serde_saphyr::ser_options! { prefer_block_scalars: false }
 }
@@ -223,7 +223,7 @@ impl Drop for Zip {
 pub struct ListWriter {
     zip: Zip,
     count: usize,
-    buffer: String,
+    buffer: Vec<u8>,
 }
 
 impl ListWriter {
@@ -233,13 +233,13 @@ impl ListWriter {
         let spool = tempfile::tempfile_in(dir).map_err(|e| files::write_error(target, &e))?;
         let mut zip = Zip::new(spool, target);
         zip.start_file(path, file_options(zip_time_now()))?;
-        let mut head = String::new();
-        to_yaml(&serde_json::json!({ "apiVersion": api_version }), &mut head)?;
-        zip.write_all(head.as_bytes())?;
+        let mut head = Vec::new();
+        yaml::write_document(&mut head, &serde_json::json!({ "apiVersion": api_version }));
+        zip.write_all(&head)?;
         Ok(ListWriter {
             zip,
             count: 0,
-            buffer: String::with_capacity(16 * 1024),
+            buffer: Vec::with_capacity(16 * 1024),
         })
     }
 
@@ -248,9 +248,9 @@ impl ListWriter {
         if self.count == 0 {
             self.zip.write_all(b"items:\n")?;
         }
-        // A one-element sequence renders as `- key: …` with the block indented under it.
-        to_yaml(&[item], &mut self.buffer)?;
-        self.zip.write_all(self.buffer.as_bytes())?;
+        self.buffer.clear();
+        yaml::write_item(&mut self.buffer, item);
+        self.zip.write_all(&self.buffer)?;
         self.count += 1;
         Ok(())
     }
@@ -265,12 +265,12 @@ impl ListWriter {
         if let Some(rv) = resource_version.filter(|rv| !rv.is_empty()) {
             metadata.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
-        let mut tail = String::new();
-        to_yaml(
-            &serde_json::json!({ "kind": list_kind, "metadata": metadata }),
+        let mut tail = Vec::new();
+        yaml::write_document(
             &mut tail,
-        )?;
-        self.zip.write_all(tail.as_bytes())?;
+            &serde_json::json!({ "kind": list_kind, "metadata": metadata }),
+        );
+        self.zip.write_all(&tail)?;
         let target = self.zip.target.clone();
         let mut file = self.zip.finish()?;
         file.rewind().map_err(|e| files::write_error(&target, &e))?;
