@@ -18,21 +18,20 @@ use serde_json::Value;
 /// Appends `value` as the element of a block sequence at column 0 (`- …`).
 pub fn write_item(out: &mut Vec<u8>, value: &Value) {
     out.extend_from_slice(b"- ");
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(out, map, 2, true),
-        Value::Array(items) if !items.is_empty() => write_seq(out, items, 2, true),
-        scalar => {
-            write_scalar(out, scalar);
-            out.push(b'\n');
-        }
-    }
+    write_block(out, value, 2, true);
 }
 
 /// Appends `value` (a mapping) as a top-level document body.
 pub fn write_document(out: &mut Vec<u8>, value: &Value) {
+    write_block(out, value, 0, false);
+}
+
+/// A value whose block starts at `column`; `inline` = its first line continues the
+/// current one (after `- `). Scalars and empty collections end the line.
+fn write_block(out: &mut Vec<u8>, value: &Value, column: usize, inline: bool) {
     match value {
-        Value::Object(map) if !map.is_empty() => write_map(out, map, 0, false),
-        Value::Array(items) if !items.is_empty() => write_seq(out, items, 0, false),
+        Value::Object(map) if !map.is_empty() => write_map(out, map, column, inline),
+        Value::Array(items) if !items.is_empty() => write_seq(out, items, column, inline),
         scalar => {
             write_scalar(out, scalar);
             out.push(b'\n');
@@ -77,14 +76,7 @@ fn write_seq(out: &mut Vec<u8>, items: &[Value], column: usize, inline: bool) {
             indent(out, column);
         }
         out.extend_from_slice(b"- ");
-        match item {
-            Value::Object(map) if !map.is_empty() => write_map(out, map, column + 2, true),
-            Value::Array(inner) if !inner.is_empty() => write_seq(out, inner, column + 2, true),
-            scalar => {
-                write_scalar(out, scalar);
-                out.push(b'\n');
-            }
-        }
+        write_block(out, item, column + 2, true);
     }
 }
 
