@@ -19,7 +19,11 @@ pub const NEWEST: &str = "v1.12.0";
 pub fn selected_version() -> Result<String, Error> {
     match std::env::var("LONGHORN_VERSION") {
         Ok(v) if !v.is_empty() => {
-            let v = if v.starts_with('v') { v } else { format!("v{v}") };
+            let v = if v.starts_with('v') {
+                v
+            } else {
+                format!("v{v}")
+            };
             if SUPPORTED_VERSIONS.contains(&v.as_str()) {
                 Ok(v)
             } else {
@@ -40,9 +44,12 @@ pub fn crd_resource() -> ApiResource {
 /// Reads the CRD documents of a Longhorn version (built by `install.sh crds`).
 pub fn load(version: &str) -> Result<Vec<Value>, Error> {
     let path = tools::install("crds", Some(version))?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|source| Error::Io { context: format!("reading {}", path.display()), source })?;
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| Error::Yaml(e.to_string()))?;
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        context: format!("reading {}", path.display()),
+        source,
+    })?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&text).map_err(|e| Error::Yaml(e.to_string()))?;
     Ok(docs
         .into_iter()
         .filter(|d| d.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition"))
@@ -57,7 +64,8 @@ pub async fn apply(client: &kube::Client, version: &str) -> Result<Vec<String>, 
     let creates = docs.into_iter().map(|doc| {
         let api = api.clone();
         async move {
-            let object: DynamicObject = serde_json::from_value(doc).map_err(|e| Error::Yaml(e.to_string()))?;
+            let object: DynamicObject =
+                serde_json::from_value(doc).map_err(|e| Error::Yaml(e.to_string()))?;
             let name = object.metadata.name.clone().unwrap_or_default();
             match api.create(&PostParams::default(), &object).await {
                 Ok(_) => Ok(name),
@@ -72,12 +80,17 @@ pub async fn apply(client: &kube::Client, version: &str) -> Result<Vec<String>, 
     let deadline = Instant::now() + Duration::from_secs(30);
     for name in &names {
         loop {
-            let crd = api.get(name).await.map_err(|e| Error::Kube(e.to_string()))?;
+            let crd = api
+                .get(name)
+                .await
+                .map_err(|e| Error::Kube(e.to_string()))?;
             if is_established(&crd.data) {
                 break;
             }
             if Instant::now() > deadline {
-                return Err(Error::Startup(format!("CRD {name} did not become Established")));
+                return Err(Error::Startup(format!(
+                    "CRD {name} did not become Established"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

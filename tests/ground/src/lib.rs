@@ -3,10 +3,15 @@
 //! for longhorn-manager's controllers and admission webhooks.
 
 pub mod crds;
+pub mod knobs;
+pub mod longhorn;
 pub mod pki;
 pub mod plane;
+pub mod simulator;
 pub mod tools;
 
+pub use knobs::{Fault, KnobValues, Knobs};
+pub use longhorn::{Kind, Version};
 pub use plane::ControlPlane;
 
 #[derive(Debug, thiserror::Error)]

@@ -75,7 +75,10 @@ impl ControlPlane {
             .stderr(log_file(&dir, "etcd.log")?)
             .stdin(Stdio::null())
             .spawn()
-            .map_err(|source| Error::Io { context: format!("starting {}", etcd_bin.display()), source })?;
+            .map_err(|source| Error::Io {
+                context: format!("starting {}", etcd_bin.display()),
+                source,
+            })?;
         plane.track(etcd)?;
         if let Err(e) = wait_for_etcd(etcd_port, Duration::from_secs(20)).await {
             return Err(plane.with_log(e, "etcd.log"));
@@ -92,13 +95,29 @@ impl ControlPlane {
         write_secret(&certs.join("sa.key"), &sa_private)?;
         write_secret(&certs.join("sa.pub"), &sa_public)?;
         plane.users = vec![
-            TokenUser { name: ADMIN.into(), token: random_token(), groups: vec!["system:masters".into()] },
-            TokenUser { name: LIMITED.into(), token: random_token(), groups: vec![] },
+            TokenUser {
+                name: ADMIN.into(),
+                token: random_token(),
+                groups: vec!["system:masters".into()],
+            },
+            TokenUser {
+                name: LIMITED.into(),
+                token: random_token(),
+                groups: vec![],
+            },
         ];
         let tokens: String = plane
             .users
             .iter()
-            .map(|u| format!("{},{},{},\"{}\"\n", u.token, u.name, u.name, u.groups.join(",")))
+            .map(|u| {
+                format!(
+                    "{},{},{},\"{}\"\n",
+                    u.token,
+                    u.name,
+                    u.name,
+                    u.groups.join(",")
+                )
+            })
             .collect();
         write_secret(&certs.join("tokens.csv"), &tokens)?;
 
@@ -107,10 +126,22 @@ impl ControlPlane {
         let apiserver = Command::new(&apiserver_bin)
             .arg(format!("--etcd-servers={etcd_url}"))
             .arg(format!("--cert-dir={}", certs.display()))
-            .arg(format!("--tls-cert-file={}", certs.join("apiserver.crt").display()))
-            .arg(format!("--tls-private-key-file={}", certs.join("apiserver.key").display()))
-            .arg(format!("--client-ca-file={}", certs.join("ca.crt").display()))
-            .arg(format!("--token-auth-file={}", certs.join("tokens.csv").display()))
+            .arg(format!(
+                "--tls-cert-file={}",
+                certs.join("apiserver.crt").display()
+            ))
+            .arg(format!(
+                "--tls-private-key-file={}",
+                certs.join("apiserver.key").display()
+            ))
+            .arg(format!(
+                "--client-ca-file={}",
+                certs.join("ca.crt").display()
+            ))
+            .arg(format!(
+                "--token-auth-file={}",
+                certs.join("tokens.csv").display()
+            ))
             .arg(format!("--secure-port={port}"))
             .arg("--bind-address=127.0.0.1")
             .arg("--advertise-address=127.0.0.1")
@@ -118,9 +149,17 @@ impl ControlPlane {
             .arg("--allow-privileged=true")
             .arg("--disable-admission-plugins=ServiceAccount")
             .arg("--authorization-mode=RBAC")
-            .arg(format!("--service-account-issuer=https://127.0.0.1:{port}/"))
-            .arg(format!("--service-account-key-file={}", certs.join("sa.pub").display()))
-            .arg(format!("--service-account-signing-key-file={}", certs.join("sa.key").display()))
+            .arg(format!(
+                "--service-account-issuer=https://127.0.0.1:{port}/"
+            ))
+            .arg(format!(
+                "--service-account-key-file={}",
+                certs.join("sa.pub").display()
+            ))
+            .arg(format!(
+                "--service-account-signing-key-file={}",
+                certs.join("sa.key").display()
+            ))
             .arg("--endpoint-reconciler-type=none")
             .arg("--profiling=false")
             .arg("--v=0")
@@ -128,7 +167,10 @@ impl ControlPlane {
             .stderr(log_file(&dir, "kube-apiserver.log")?)
             .stdin(Stdio::null())
             .spawn()
-            .map_err(|source| Error::Io { context: format!("starting {}", apiserver_bin.display()), source })?;
+            .map_err(|source| Error::Io {
+                context: format!("starting {}", apiserver_bin.display()),
+                source,
+            })?;
         plane.track(apiserver)?;
         if let Err(e) = plane.wait_ready(Duration::from_secs(60)).await {
             return Err(plane.with_log(e, "kube-apiserver.log"));
@@ -153,19 +195,34 @@ impl ControlPlane {
     }
 
     pub fn user(&self, name: &str) -> &TokenUser {
-        self.users.iter().find(|u| u.name == name).expect("a known ground user")
+        self.users
+            .iter()
+            .find(|u| u.name == name)
+            .expect("a known ground user")
     }
 
     /// A kubeconfig YAML for a token user (`None` token = the user's real one).
     pub fn kubeconfig_yaml(&self, user: &str, token: Option<&str>) -> String {
         let token = token.unwrap_or(&self.user(user).token).to_string();
-        kubeconfig_yaml(&self.server, &self.ca_pem, "ground", user, &UserAuth::Token(token))
+        kubeconfig_yaml(
+            &self.server,
+            &self.ca_pem,
+            "ground",
+            user,
+            &UserAuth::Token(token),
+        )
     }
 
     /// A kubeconfig YAML authenticating with a client certificate.
     pub fn kubeconfig_with_cert(&self, user: &str, groups: &[&str]) -> Result<String, Error> {
         let pair = self.authority.client(user, groups)?;
-        Ok(kubeconfig_yaml(&self.server, &self.ca_pem, "ground", user, &UserAuth::Cert(pair)))
+        Ok(kubeconfig_yaml(
+            &self.server,
+            &self.ca_pem,
+            "ground",
+            user,
+            &UserAuth::Cert(pair),
+        ))
     }
 
     pub fn write_kubeconfig(&self, path: &Path, user: &str) -> Result<(), Error> {
@@ -179,7 +236,8 @@ impl ControlPlane {
 
     fn track(&mut self, child: Child) -> Result<(), Error> {
         if let Some((_, stdin)) = self.watchdog.as_mut() {
-            writeln!(stdin, "{}", child.id()).map_err(io_err("registering a process with the watchdog"))?;
+            writeln!(stdin, "{}", child.id())
+                .map_err(io_err("registering a process with the watchdog"))?;
         }
         self.processes.push(child);
         Ok(())
@@ -187,14 +245,19 @@ impl ControlPlane {
 
     /// The exit status of the first tracked process that is no longer running.
     fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.processes.iter_mut().find_map(|child| child.try_wait().ok().flatten())
+        self.processes
+            .iter_mut()
+            .find_map(|child| child.try_wait().ok().flatten())
     }
 
     fn with_log(&self, error: Error, log: &str) -> Error {
         let tail = fs::read_to_string(self.dir.join(log)).unwrap_or_default();
         let tail: Vec<&str> = tail.lines().rev().take(15).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        Error::Startup(format!("{error}\n--- last lines of {log} ---\n{}", tail.join("\n")))
+        Error::Startup(format!(
+            "{error}\n--- last lines of {log} ---\n{}",
+            tail.join("\n")
+        ))
     }
 }
 
@@ -218,7 +281,13 @@ pub enum UserAuth {
     Cert(CertPair),
 }
 
-pub fn kubeconfig_yaml(server: &str, ca_pem: &str, name: &str, user: &str, auth: &UserAuth) -> String {
+pub fn kubeconfig_yaml(
+    server: &str,
+    ca_pem: &str,
+    name: &str,
+    user: &str,
+    auth: &UserAuth,
+) -> String {
     use base64::Engine;
     let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let user_block = match auth {
@@ -236,7 +305,8 @@ pub fn kubeconfig_yaml(server: &str, ca_pem: &str, name: &str, user: &str, auth:
 }
 
 pub async fn client_from_yaml(yaml: &str) -> Result<kube::Client, Error> {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| Error::Kube(e.to_string()))?;
+    let kubeconfig =
+        kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| Error::Kube(e.to_string()))?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .map_err(|e| Error::Kube(e.to_string()))?;
@@ -278,8 +348,12 @@ rm -rf "$1"
 /// Asks the kernel for a free loopback port. The port is released before the server
 /// binds it; a clash is rare and shows up as a startup error naming the log.
 pub fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free loopback port"))?;
-    Ok(listener.local_addr().map_err(io_err("finding a free loopback port"))?.port())
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free loopback port"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(io_err("finding a free loopback port"))?
+        .port())
 }
 
 fn log_file(dir: &Path, name: &str) -> Result<fs::File, Error> {
@@ -299,7 +373,8 @@ pub(crate) fn write_secret(path: &Path, contents: &str) -> Result<(), Error> {
         .mode(0o600)
         .open(path)
         .map_err(io_err("writing a ground file"))?;
-    file.write_all(contents.as_bytes()).map_err(io_err("writing a ground file"))
+    file.write_all(contents.as_bytes())
+        .map_err(io_err("writing a ground file"))
 }
 
 fn random_token() -> String {
@@ -312,7 +387,11 @@ fn version_of(apiserver: &Path) -> Result<String, Error> {
         .output()
         .map_err(io_err("running kube-apiserver --version"))?;
     // "Kubernetes v1.33.13"
-    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap_or_default().to_string())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// Polls etcd's `/health` with a bare HTTP/1.0 request until it answers 200.
@@ -322,7 +401,10 @@ async fn wait_for_etcd(port: u16, timeout: Duration) -> Result<(), Error> {
     loop {
         if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             let mut response = Vec::new();
-            if stream.write_all(b"GET /health HTTP/1.0\r\n\r\n").await.is_ok()
+            if stream
+                .write_all(b"GET /health HTTP/1.0\r\n\r\n")
+                .await
+                .is_ok()
                 && stream.read_to_end(&mut response).await.is_ok()
                 && response.starts_with(b"HTTP/1.0 200")
             {
@@ -330,7 +412,9 @@ async fn wait_for_etcd(port: u16, timeout: Duration) -> Result<(), Error> {
             }
         }
         if Instant::now() > deadline {
-            return Err(Error::Startup(format!("etcd on port {port} did not become healthy within {timeout:?}")));
+            return Err(Error::Startup(format!(
+                "etcd on port {port} did not become healthy within {timeout:?}"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -342,17 +426,24 @@ impl ControlPlane {
         let deadline = Instant::now() + timeout;
         let client = self.client().await?;
         loop {
-            let request = http::Request::get("/readyz").body(Vec::new()).expect("a valid request");
-            if let Ok(text) = client.request_text(request).await {
-                if text.trim() == "ok" {
-                    return Ok(());
-                }
+            let request = http::Request::get("/readyz")
+                .body(Vec::new())
+                .expect("a valid request");
+            if let Ok(text) = client.request_text(request).await
+                && text.trim() == "ok"
+            {
+                return Ok(());
             }
             if let Some(status) = self.exited() {
-                return Err(Error::Startup(format!("kube-apiserver exited ({status}) before it became ready")));
+                return Err(Error::Startup(format!(
+                    "kube-apiserver exited ({status}) before it became ready"
+                )));
             }
             if Instant::now() > deadline {
-                return Err(Error::Startup(format!("{} did not become ready within {timeout:?}", self.server)));
+                return Err(Error::Startup(format!(
+                    "{} did not become ready within {timeout:?}",
+                    self.server
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -360,5 +451,8 @@ impl ControlPlane {
 }
 
 pub(crate) fn io_err(context: &'static str) -> impl Fn(std::io::Error) -> Error {
-    move |source| Error::Io { context: context.to_string(), source }
+    move |source| Error::Io {
+        context: context.to_string(),
+        source,
+    }
 }

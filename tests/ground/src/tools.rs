@@ -20,9 +20,10 @@ pub fn install(component: &str, arg: Option<&str>) -> Result<PathBuf, Error> {
     if let Some(arg) = arg {
         command.arg(arg);
     }
-    let output = command
-        .output()
-        .map_err(|source| Error::Io { context: format!("running {}", script.display()), source })?;
+    let output = command.output().map_err(|source| Error::Io {
+        context: format!("running {}", script.display()),
+        source,
+    })?;
     if !output.status.success() {
         return Err(Error::Install {
             component: component.to_string(),
