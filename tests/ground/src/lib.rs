@@ -3,13 +3,17 @@
 //! for longhorn-manager's controllers and admission webhooks.
 
 pub mod crds;
+pub mod ground;
 pub mod knobs;
 pub mod longhorn;
+pub mod objects;
 pub mod pki;
 pub mod plane;
+pub mod seed;
 pub mod simulator;
 pub mod tools;
 
+pub use ground::{Ground, Longhorn, Options};
 pub use knobs::{Fault, KnobValues, Knobs};
 pub use longhorn::{Kind, Version};
 pub use plane::ControlPlane;

@@ -287,6 +287,9 @@ async fn sync_system_backups(
                     "uid": target.metadata.uid,
                 }],
             },
+            // Go serializes the empty spec struct; without it the mutator's policy
+            // default could not apply.
+            "spec": {"volumeBackupPolicy": ""},
         }))
         .expect("a valid SystemBackup");
         match sim

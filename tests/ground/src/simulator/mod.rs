@@ -35,6 +35,7 @@ use crate::knobs::Knobs;
 use crate::longhorn::{Kind, Version};
 use crate::pki::CertPair;
 use engine::Engine;
+pub(crate) use engine::rfc3339_seconds;
 use store::Stores;
 
 /// What one simulator needs to start.
@@ -309,7 +310,13 @@ async fn manager_image_of(client: &kube::Client, namespace: &str) -> Option<Stri
     let args: Vec<String> = pod_spec
         .containers
         .into_iter()
-        .flat_map(|c| c.args.unwrap_or_default())
+        // Longhorn's manifests pass the flags in `command`; `args` counts too.
+        .flat_map(|c| {
+            c.command
+                .unwrap_or_default()
+                .into_iter()
+                .chain(c.args.unwrap_or_default())
+        })
         .collect();
     let position = args.iter().position(|a| a == "--manager-image")?;
     args.get(position + 1).cloned()
@@ -366,7 +373,11 @@ where
     use futures::StreamExt;
     use kube::runtime::controller::{Action, Controller};
     let error_policy = |_: Arc<DynamicObject>, error: &Retry, _: Arc<C>| {
-        warn!("reconcile: {error}");
+        if error.0.contains("the object has been modified") {
+            tracing::debug!("reconcile: {error}");
+        } else {
+            warn!("reconcile: {error}");
+        }
         Action::requeue(Duration::from_millis(500))
     };
     Controller::new_with(

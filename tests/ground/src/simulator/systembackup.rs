@@ -302,7 +302,7 @@ impl SystemBackups {
         }
     }
 
-    /// `UploadSystemBackup` (§5.3): until the cfg exists remotely, upload every second;
+    /// `UploadSystemBackup` (§5.3): until the cfg exists remotely, upload every tick;
     /// "already exists" counts as done-by-someone-else.
     async fn upload(&self, backup: &DynamicObject, url: &str) -> Record {
         let sim = &self.sim;
@@ -372,7 +372,9 @@ impl SystemBackups {
                     }
                 };
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            // Longhorn ticks every second; the ground ticks at the step delay so tests
+            // stay fast.
+            tokio::time::sleep(sim.knobs.get().step_delay.max(Duration::from_millis(10))).await;
         }
     }
 
