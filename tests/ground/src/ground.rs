@@ -361,8 +361,23 @@ impl Longhorn {
     pub async fn request_backup_target_sync(&self) -> Result<(), Error> {
         let client = self.client().await?;
         let api = Kind::BackupTarget.api(&client, self.namespace());
-        let now = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
-        let patch = json!({"spec": {"syncRequestedAt": crate::simulator::rfc3339_seconds(now)}});
+        let current = api
+            .get(DEFAULT_BACKUP_TARGET)
+            .await
+            .map_err(|e| Error::Kube(e.to_string()))?;
+        // Later than the last sync and the last request, at Longhorn's second precision.
+        let mut at = jiff::Timestamp::now();
+        for pointer in ["/status/lastSyncedAt", "/spec/syncRequestedAt"] {
+            let earlier = current
+                .data
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Ok(earlier) = earlier.parse::<jiff::Timestamp>() {
+                at = at.max(earlier + jiff::SignedDuration::from_secs(1));
+            }
+        }
+        let patch = json!({"spec": {"syncRequestedAt": crate::simulator::rfc3339_seconds(at)}});
         api.patch(
             DEFAULT_BACKUP_TARGET,
             &Default::default(),

@@ -36,7 +36,7 @@ pub fn recurring_job(
         "apiVersion": API_VERSION,
         "kind": "RecurringJob",
         "metadata": {"name": name},
-        "spec": {"task": task, "cron": cron, "retain": retain, "concurrency": 1, "parameters": parameters},
+        "spec": {"name": name, "task": task, "cron": cron, "retain": retain, "concurrency": 1, "parameters": parameters},
     }))
 }
 

@@ -53,16 +53,16 @@ async fn follow_knobs(sim: Arc<Sim>) {
 }
 
 /// Sets `spec.syncRequestedAt` as the timer does. The time is at least one second
-/// after `status.lastSyncedAt`: Longhorn compares at second precision, strictly.
+/// after `status.lastSyncedAt` (Longhorn compares at second precision, strictly) and
+/// after the previous request (so the object changes and the controller hears of it).
 pub(crate) async fn request_sync(sim: &Sim, target: &str) {
     let Ok(Some(current)) = sim.get(Kind::BackupTarget, target).await else {
         return;
     };
     let mut at = jiff::Timestamp::now();
-    if let Ok(last) = text(&current, "/status/lastSyncedAt").parse::<jiff::Timestamp>() {
-        let floor = last + jiff::SignedDuration::from_secs(1);
-        if at < floor {
-            at = floor;
+    for pointer in ["/status/lastSyncedAt", "/spec/syncRequestedAt"] {
+        if let Ok(earlier) = text(&current, pointer).parse::<jiff::Timestamp>() {
+            at = at.max(earlier + jiff::SignedDuration::from_secs(1));
         }
     }
     let patch = json!({"spec": {"syncRequestedAt": rfc3339_seconds(at)}});
