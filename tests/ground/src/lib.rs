@@ -3,13 +3,22 @@
 //! for longhorn-manager's controllers and admission webhooks.
 
 pub mod crds;
+pub mod ground;
+pub mod knobs;
+pub mod longhorn;
+pub mod objects;
 pub mod oracles;
 pub mod pki;
 pub mod plane;
+pub mod seed;
+pub mod simulator;
 pub mod stores;
 pub mod tools;
 pub mod watchdog;
 
+pub use ground::{Ground, Longhorn, Options};
+pub use knobs::{Fault, KnobValues, Knobs};
+pub use longhorn::{Kind, Version};
 pub use plane::ControlPlane;
 
 #[derive(Debug, thiserror::Error)]
