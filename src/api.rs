@@ -173,16 +173,18 @@ pub fn delete<'a>(
 }
 
 /// A 404 for the whole resource type (its CRD is missing), not for one object. The
-/// apiserver then says "the server could not find the requested resource" and names
-/// no object.
+/// apiserver then says "the server could not find the requested resource" (the group
+/// exists) or answers a plain "404 page not found" (the group does not), and names no
+/// object.
 pub fn is_missing_resource_type(error: &Error) -> bool {
     match error {
         Error::Api(status) => {
             status.code == 404
                 && status.details.as_ref().is_none_or(|d| d.name.is_empty())
-                && status
+                && (status
                     .message
                     .contains("could not find the requested resource")
+                    || status.message.contains("404 page not found"))
         }
         _ => false,
     }
