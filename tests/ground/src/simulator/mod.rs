@@ -56,7 +56,8 @@ pub struct SimulatorConfig {
 
 /// A running simulator; dropping it stops it and removes its webhook configurations.
 pub struct Simulator {
-    stop: Option<oneshot::Sender<()>>,
+    /// `true`: remove the webhook configurations on the way out.
+    stop: Option<oneshot::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -84,10 +85,17 @@ impl Simulator {
     }
 }
 
-impl Drop for Simulator {
-    fn drop(&mut self) {
+impl Simulator {
+    /// Stops reconciling and answering webhooks but leaves the webhook configurations
+    /// registered, as when longhorn-manager is down: admitted writes then fail with
+    /// the apiserver's "failed calling webhook" error.
+    pub fn halt(mut self) {
+        self.stop_thread(false);
+    }
+
+    fn stop_thread(&mut self, unregister: bool) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(unregister);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -95,10 +103,16 @@ impl Drop for Simulator {
     }
 }
 
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.stop_thread(true);
+    }
+}
+
 fn run_thread(
     config: SimulatorConfig,
     ready: oneshot::Sender<Result<(), Error>>,
-    stop: oneshot::Receiver<()>,
+    stop: oneshot::Receiver<bool>,
 ) {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -123,10 +137,15 @@ fn run_thread(
         let started = start_everything(sim.clone(), &config).await;
         let failed = started.is_err();
         let _ = ready.send(started);
-        if !failed {
-            let _ = stop.await;
+        // A dropped sender (no message) counts as a full stop.
+        let unregister = if failed {
+            true
+        } else {
+            stop.await.unwrap_or(true)
+        };
+        if unregister {
+            webhook::unregister(&sim.client, &namespace).await;
         }
-        webhook::unregister(&sim.client, &namespace).await;
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
 }
