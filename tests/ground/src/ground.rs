@@ -246,10 +246,14 @@ impl Longhorn {
         &self.seeded.namespace
     }
 
-    /// Stops the simulator, as if longhorn-manager were down: no webhook answers (so
-    /// admitted writes fail), nothing reconciles. Irreversible for this environment.
+    /// Stops the simulator as if longhorn-manager were down: its webhook
+    /// configurations stay registered but nothing answers them (so admitted writes
+    /// fail with the apiserver's "failed calling webhook" error), and nothing
+    /// reconciles. Irreversible for this environment.
     pub fn stop_simulator(&mut self) {
-        self.simulator = None;
+        if let Some(simulator) = self.simulator.take() {
+            simulator.halt();
+        }
     }
 
     /// Where the seeded PVCs live.

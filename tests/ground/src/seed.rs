@@ -146,14 +146,12 @@ pub async fn seed(
     let core = |kind: &str, plural: &str| resource("", "v1", kind, plural);
     let rbac = |kind: &str, plural: &str| resource("rbac.authorization.k8s.io", "v1", kind, plural);
 
-    seeder
-        .create(
-            &core("Namespace", "namespaces"),
-            false,
-            json!({"metadata": {"name": apps_namespace}}),
-        )
-        .await?;
-
+    // Objects with no order between them, created concurrently.
+    let mut plain: Vec<(ApiResource, bool, Value)> = vec![(
+        core("Namespace", "namespaces"),
+        false,
+        json!({"metadata": {"name": apps_namespace}}),
+    )];
     // Settings, as the manager creates them (status.applied once in effect).
     let settings = [
         ("current-longhorn-version", version.as_str().to_string()),
@@ -169,52 +167,41 @@ pub async fn seed(
         ("registry-secret", String::new()),
     ];
     for (name, value) in settings {
-        let setting = json!({
-            "apiVersion": API_VERSION, "kind": "Setting",
-            "metadata": {"name": name}, "value": value, "status": {"applied": true},
-        });
-        seeder
-            .create(&Kind::Setting.resource(), true, setting)
-            .await?;
+        plain.push((
+            Kind::Setting.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "Setting",
+                "metadata": {"name": name}, "value": value, "status": {"applied": true},
+            }),
+        ));
     }
-
-    seeder
-        .create(
-            &Kind::BackupTarget.resource(),
-            true,
-            json!({
-                "apiVersion": API_VERSION, "kind": "BackupTarget",
-                "metadata": {"name": "default", "finalizers": [FINALIZER]},
-                "spec": {"backupTargetURL": backup_target_url, "credentialSecret": "", "pollInterval": "5m0s"},
-            }),
-        )
-        .await?;
-    seeder
-        .create(
-            &Kind::EngineImage.resource(),
-            true,
-            json!({
-                "apiVersion": API_VERSION, "kind": "EngineImage",
-                "metadata": {"name": engine_image_name(&engine_image)},
-                "spec": {"image": engine_image},
-                "status": {
-                    "ownerID": crate::seed::NODE_ID, "state": "deployed", "refCount": options.volumes,
-                    "version": version.as_str(), "gitCommit": version.git_commit(), "incompatible": false,
-                    "nodeDeploymentMap": {NODE_ID: true},
-                },
-            }),
-        )
-        .await?;
+    plain.push((
+        Kind::BackupTarget.resource(),
+        true,
+        json!({
+            "apiVersion": API_VERSION, "kind": "BackupTarget",
+            "metadata": {"name": "default", "finalizers": [FINALIZER]},
+            "spec": {"backupTargetURL": backup_target_url, "credentialSecret": "", "pollInterval": "5m0s"},
+        }),
+    ));
+    plain.push((
+        Kind::EngineImage.resource(),
+        true,
+        json!({
+            "apiVersion": API_VERSION, "kind": "EngineImage",
+            "metadata": {"name": engine_image_name(&engine_image)},
+            "spec": {"image": engine_image},
+            "status": {
+                "ownerID": NODE_ID, "state": "deployed", "refCount": options.volumes,
+                "version": version.as_str(), "gitCommit": version.git_commit(), "incompatible": false,
+                "nodeDeploymentMap": {NODE_ID: true},
+            },
+        }),
+    ));
 
     // RBAC: the manager's service account, bound cluster-wide and in the namespace;
     // plus an app binding the bundle must not pick up.
-    seeder
-        .create(
-            &core("ServiceAccount", "serviceaccounts"),
-            true,
-            json!({"metadata": {"name": SERVICE_ACCOUNT}}),
-        )
-        .await?;
     let cluster_role = format!("{namespace}-longhorn-role");
     let cluster_role_binding = format!("{namespace}-longhorn-bind");
     let all_longhorn = json!([
@@ -224,56 +211,61 @@ pub async fn seed(
         {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["*"]},
         {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["*"]},
     ]);
-    seeder
-        .create(
-            &rbac("ClusterRole", "clusterroles"),
+    plain.extend([
+        (core("ServiceAccount", "serviceaccounts"), true, json!({"metadata": {"name": SERVICE_ACCOUNT}})),
+        (
+            rbac("ClusterRole", "clusterroles"),
             false,
             json!({"metadata": {"name": cluster_role}, "rules": all_longhorn}),
-        )
-        .await?;
-    seeder
-        .create(
-            &rbac("ClusterRoleBinding", "clusterrolebindings"),
+        ),
+        (
+            rbac("ClusterRoleBinding", "clusterrolebindings"),
             false,
             json!({
                 "metadata": {"name": cluster_role_binding},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
                 "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}],
             }),
-        )
-        .await?;
-    seeder
-        .create(
-            &rbac("ClusterRoleBinding", "clusterrolebindings"),
+        ),
+        (
+            rbac("ClusterRoleBinding", "clusterrolebindings"),
             false,
             json!({
                 "metadata": {"name": format!("{namespace}-apps-view")},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
                 "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": apps_namespace}],
             }),
-        )
-        .await?;
-    seeder
-        .create(
-            &rbac("Role", "roles"),
+        ),
+        (
+            rbac("Role", "roles"),
             true,
             json!({"metadata": {"name": "longhorn"}, "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]}]}),
-        )
-        .await?;
-    seeder
-        .create(
-            &rbac("RoleBinding", "rolebindings"),
+        ),
+        (
+            rbac("RoleBinding", "rolebindings"),
             true,
             json!({
                 "metadata": {"name": "longhorn"},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "longhorn"},
                 "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}],
             }),
-        )
-        .await?;
-
-    seed_workloads(&seeder, version, &engine_image).await?;
-    seed_config(&seeder, &storage_class, backup_target_url).await?;
+        ),
+    ]);
+    let seeder_ref = &seeder;
+    let plain_objects = futures::stream::iter(plain)
+        .map(|(resource, namespaced, object)| async move {
+            seeder_ref
+                .create(&resource, namespaced, object)
+                .await
+                .map(|_| ())
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .try_collect::<Vec<()>>();
+    futures::try_join!(
+        plain_objects,
+        seed_workloads(&seeder, version, &engine_image),
+        seed_config(&seeder, &storage_class, backup_target_url),
+    )?;
 
     let volume_names =
         seed_volumes(&seeder, &apps_namespace, &storage_class, version, options).await?;

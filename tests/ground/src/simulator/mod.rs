@@ -56,7 +56,8 @@ pub struct SimulatorConfig {
 
 /// A running simulator; dropping it stops it and removes its webhook configurations.
 pub struct Simulator {
-    stop: Option<oneshot::Sender<()>>,
+    /// `true`: remove the webhook configurations on the way out.
+    stop: Option<oneshot::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -84,10 +85,17 @@ impl Simulator {
     }
 }
 
-impl Drop for Simulator {
-    fn drop(&mut self) {
+impl Simulator {
+    /// Stops reconciling and answering webhooks but leaves the webhook configurations
+    /// registered, as when longhorn-manager is down: admitted writes then fail with
+    /// the apiserver's "failed calling webhook" error.
+    pub fn halt(mut self) {
+        self.stop_thread(false);
+    }
+
+    fn stop_thread(&mut self, unregister: bool) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(unregister);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -95,10 +103,16 @@ impl Drop for Simulator {
     }
 }
 
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.stop_thread(true);
+    }
+}
+
 fn run_thread(
     config: SimulatorConfig,
     ready: oneshot::Sender<Result<(), Error>>,
-    stop: oneshot::Receiver<()>,
+    stop: oneshot::Receiver<bool>,
 ) {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -123,10 +137,15 @@ fn run_thread(
         let started = start_everything(sim.clone(), &config).await;
         let failed = started.is_err();
         let _ = ready.send(started);
-        if !failed {
-            let _ = stop.await;
+        // A dropped sender (no message) counts as a full stop.
+        let unregister = if failed {
+            true
+        } else {
+            stop.await.unwrap_or(true)
+        };
+        if unregister {
+            webhook::unregister(&sim.client, &namespace).await;
         }
-        webhook::unregister(&sim.client, &namespace).await;
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
 }
@@ -217,6 +236,8 @@ pub(crate) struct Sim {
     pub kubernetes_version: String,
     /// The `--manager-image` of the longhorn-manager DaemonSet.
     pub manager_image: String,
+    /// Its `--service-account`.
+    pub service_account: String,
     pub webhook_probes: webhook::Probes,
     /// Bundles generated and not yet cleaned up (Longhorn's `/tmp/<name>.zip`).
     pub local_bundles: Mutex<HashMap<String, Vec<u8>>>,
@@ -225,9 +246,11 @@ pub(crate) struct Sim {
 impl Sim {
     async fn connect(config: &SimulatorConfig) -> Result<Self, Error> {
         let client = crate::plane::client_from_yaml(&config.kubeconfig_yaml).await?;
-        let manager_image = manager_image_of(&client, &config.namespace)
-            .await
+        let command_line = manager_command_line(&client, &config.namespace).await;
+        let manager_image = flag_value(&command_line, "--manager-image")
             .unwrap_or_else(|| config.version.manager_image());
+        let service_account = flag_value(&command_line, "--service-account")
+            .unwrap_or_else(|| "longhorn-service-account".into());
         Ok(Self {
             engine: Engine::new(config.stores.clone(), config.knobs.clone()),
             client,
@@ -237,6 +260,7 @@ impl Sim {
             node_id: config.node_id.clone(),
             kubernetes_version: config.kubernetes_version.clone(),
             manager_image,
+            service_account,
             webhook_probes: webhook::Probes::default(),
             local_bundles: Mutex::new(HashMap::new()),
         })
@@ -301,13 +325,15 @@ impl Sim {
     }
 }
 
-async fn manager_image_of(client: &kube::Client, namespace: &str) -> Option<String> {
-    let daemon_set: DaemonSet = Api::<DaemonSet>::namespaced(client.clone(), namespace)
+/// The command line of the longhorn-manager DaemonSet's container.
+async fn manager_command_line(client: &kube::Client, namespace: &str) -> Vec<String> {
+    let daemon_set = Api::<DaemonSet>::namespaced(client.clone(), namespace)
         .get_opt("longhorn-manager")
-        .await
-        .ok()??;
-    let pod_spec = daemon_set.spec.template.spec?;
-    let args: Vec<String> = pod_spec
+        .await;
+    let Some(pod_spec) = daemon_set.ok().flatten().and_then(|d| d.spec.template.spec) else {
+        return Vec::new();
+    };
+    pod_spec
         .containers
         .into_iter()
         // Longhorn's manifests pass the flags in `command`; `args` counts too.
@@ -317,9 +343,13 @@ async fn manager_image_of(client: &kube::Client, namespace: &str) -> Option<Stri
                 .into_iter()
                 .chain(c.args.unwrap_or_default())
         })
-        .collect();
-    let position = args.iter().position(|a| a == "--manager-image")?;
-    args.get(position + 1).cloned()
+        .collect()
+}
+
+/// The value after `flag` on a command line.
+fn flag_value(command_line: &[String], flag: &str) -> Option<String> {
+    let position = command_line.iter().position(|a| a == flag)?;
+    command_line.get(position + 1).cloned()
 }
 
 /// The message of an API error, as Go's `err.Error()` would print it.

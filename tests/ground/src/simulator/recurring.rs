@@ -58,7 +58,7 @@ async fn cron_job_for(sim: &Sim, recurring: &DynamicObject) -> Result<CronJob, R
             "volumeMounts": [{"name": "engine-binaries", "mountPath": "/var/lib/longhorn/engine-binaries/"}],
         }],
         "volumes": [{"name": "engine-binaries", "hostPath": {"path": "/var/lib/longhorn/engine-binaries/"}}],
-        "serviceAccountName": "longhorn-service-account",
+        "serviceAccountName": sim.service_account,
         "restartPolicy": "OnFailure",
     });
     if !priority_class.is_empty() {

@@ -343,19 +343,27 @@ impl SystemBackups {
                         .expect("bundles lock")
                         .get(&name)
                         .cloned();
-                    let request = UploadRequest {
-                        name: &name,
-                        version,
-                        target_url: url,
-                        git_commit,
-                        manager_image: &sim.manager_image,
-                        engine_image: &engine_image,
-                        zip: zip.unwrap_or_default(),
-                    };
-                    last_error = match sim.engine.upload(request).await {
-                        Err(e) if e.contains("already exists") => None,
-                        Err(e) => Some(e),
-                        Ok(()) => None,
+                    last_error = match zip {
+                        // The generated file is gone (e.g. the simulator restarted).
+                        None => Some(format!(
+                            "error uploading system backup from /tmp/{name}.zip: stat /tmp/{name}.zip: no such file or directory"
+                        )),
+                        Some(zip) => {
+                            let request = UploadRequest {
+                                name: &name,
+                                version,
+                                target_url: url,
+                                git_commit,
+                                manager_image: &sim.manager_image,
+                                engine_image: &engine_image,
+                                zip,
+                            };
+                            match sim.engine.upload(request).await {
+                                Err(e) if e.contains("already exists") => None,
+                                Err(e) => Some(e),
+                                Ok(()) => None,
+                            }
+                        }
                     };
                 }
             }
