@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Namespace};
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
@@ -549,7 +550,8 @@ impl Longhorn {
             Some(self.namespace()),
             binding,
         )
-        .await
+        .await?;
+        wait_until_allowed(&client, user, &rules, Some(self.namespace())).await
     }
 
     /// Gives a token user a ClusterRole (prefixed with the namespace) with these rules.
@@ -569,7 +571,47 @@ impl Longhorn {
             None,
             binding,
         )
-        .await
+        .await?;
+        wait_until_allowed(&client, user, &rules, None).await
+    }
+}
+
+/// RBAC changes reach the apiserver's authorizer asynchronously: waits until a
+/// SubjectAccessReview for the first rule's first verb/resource says yes.
+async fn wait_until_allowed(
+    client: &kube::Client,
+    user: &str,
+    rules: &Value,
+    namespace: Option<&str>,
+) -> Result<(), Error> {
+    let rule = &rules[0];
+    let first = |key: &str| rule[key][0].as_str().unwrap_or_default().to_string();
+    let review: SubjectAccessReview = serde_json::from_value(json!({
+        "spec": {
+            "user": user,
+            "resourceAttributes": {
+                "group": first("apiGroups"), "resource": first("resources"), "verb": first("verbs"),
+                "namespace": namespace,
+            },
+        },
+    }))
+    .map_err(|e| Error::Kube(e.to_string()))?;
+    let api: Api<SubjectAccessReview> = Api::all(client.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|e| Error::Kube(e.to_string()))?;
+        if answer.status.is_some_and(|s| s.allowed) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Kube(format!(
+                "{user} is still not allowed by {rule}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -1,6 +1,21 @@
 //! The test ground of kubectl-longhorn-systembackup: a real etcd + kube-apiserver
 //! built from the Go module proxy, Longhorn's real CRDs, and a simulator that stands in
 //! for longhorn-manager's controllers and admission webhooks.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), longhorn_ground::Error> {
+//! use longhorn_ground::{Ground, Kind, objects};
+//! let longhorn = Ground::shared(&Ground::default_version()?).await?;
+//! let client = longhorn.client().await?;
+//! Kind::SystemBackup
+//!     .api(&client, longhorn.namespace())
+//!     .create(&Default::default(), &objects::system_backup("demo", None))
+//!     .await
+//!     .map_err(|e| longhorn_ground::Error::Kube(e.to_string()))?;
+//! longhorn.wait_for_system_backup("demo", &["Ready"], std::time::Duration::from_secs(60)).await?;
+//! // The bundle is now under longhorn.store_path() (the plugin's --mount-path).
+//! # Ok(()) }
+//! ```
 
 pub mod crds;
 pub mod ground;
