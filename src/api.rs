@@ -237,9 +237,9 @@ pub fn delete<'a>(
 }
 
 /// A 404 for the whole resource type (its CRD is missing), not for one object. The
-/// apiserver then says "the server could not find the requested resource" and names
-/// no object, or, when no CRD of the group exists at all, answers with a plain
-/// `404 page not found` that is not a Status.
+/// apiserver then says "the server could not find the requested resource" (the group
+/// exists) or answers a plain "404 page not found" (the group does not), and names no
+/// object.
 pub fn is_missing_resource_type(error: &Error) -> bool {
     match error {
         Error::Api(status) => {
@@ -248,7 +248,7 @@ pub fn is_missing_resource_type(error: &Error) -> bool {
                 && (status
                     .message
                     .contains("could not find the requested resource")
-                    || status.message.trim() == "404 page not found")
+                    || status.message.contains("404 page not found"))
         }
         _ => false,
     }

@@ -33,18 +33,11 @@ pub async fn run(session: &Session, args: &CreateArgs) -> Result<()> {
     }
     let namespace = session.namespace().await?;
 
-    // Everything Longhorn would reject or fail on, checked before writing anything.
-    let version = install::version(session, namespace).await?;
     let resource = SYSTEM_BACKUP.api_resource();
-    let (_target, (), existing) = tokio::try_join!(
-        install::check_backup_target(session, namespace, version),
-        install::check_access(session, namespace, "create", SYSTEM_BACKUP.plural),
-        api::get_opt(session, &resource, Some(namespace), &name),
-    )?;
-    if existing.is_some() {
-        return Err(Error::invalid(format!(
-            "systembackup {name:?} already exists in namespace {namespace}; choose another name, or delete it first (kubectl longhorn systembackup delete {name})"
-        )));
+    // --dry-run=server asks the API server and Longhorn's webhooks exactly what they
+    // say; otherwise, everything Longhorn would reject or fail on is checked first.
+    if args.dry_run != Some(DryRun::Server) {
+        check_before_create(session, namespace, &name).await?;
     }
 
     let object = json!({
@@ -128,6 +121,24 @@ async fn run_local(
     output::stdout(&summary::render_outcome(&outcome, format)?)?;
     if let Some(warning) = summary::unbacked_warning(&outcome.volumes_without_backup) {
         eprintln!("warning: {warning}");
+    }
+    Ok(())
+}
+
+/// Refuses, before writing anything, what Longhorn would reject or fail on: no
+/// Longhorn here, a backup target unset or unavailable, no RBAC, the name taken.
+async fn check_before_create(session: &Session, namespace: &str, name: &str) -> Result<()> {
+    let version = install::version(session, namespace).await?;
+    let resource = SYSTEM_BACKUP.api_resource();
+    let (_target, (), existing) = tokio::try_join!(
+        install::check_backup_target(session, namespace, version),
+        install::check_access(session, namespace, "create", SYSTEM_BACKUP.plural),
+        api::get_opt(session, &resource, Some(namespace), name),
+    )?;
+    if existing.is_some() {
+        return Err(Error::invalid(format!(
+            "systembackup {name:?} already exists in namespace {namespace}; choose another name, or delete it first (kubectl longhorn systembackup delete {name})"
+        )));
     }
     Ok(())
 }

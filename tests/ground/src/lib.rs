@@ -1,15 +1,39 @@
 //! The test ground of kubectl-longhorn-systembackup: a real etcd + kube-apiserver
 //! built from the Go module proxy, Longhorn's real CRDs, and a simulator that stands in
 //! for longhorn-manager's controllers and admission webhooks.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), longhorn_ground::Error> {
+//! use longhorn_ground::{Ground, Kind, objects};
+//! let longhorn = Ground::shared(&Ground::default_version()?).await?;
+//! let client = longhorn.client().await?;
+//! Kind::SystemBackup
+//!     .api(&client, longhorn.namespace())
+//!     .create(&Default::default(), &objects::system_backup("demo", None))
+//!     .await
+//!     .map_err(|e| longhorn_ground::Error::Kube(e.to_string()))?;
+//! longhorn.wait_for_system_backup("demo", &["Ready"], std::time::Duration::from_secs(60)).await?;
+//! // The bundle is now under longhorn.store_path() (the plugin's --mount-path).
+//! # Ok(()) }
+//! ```
 
 pub mod crds;
+pub mod ground;
+pub mod knobs;
+pub mod longhorn;
+pub mod objects;
 pub mod oracles;
 pub mod pki;
 pub mod plane;
+pub mod seed;
+pub mod simulator;
 pub mod stores;
 pub mod tools;
 pub mod watchdog;
 
+pub use ground::{Ground, Longhorn, Options};
+pub use knobs::{Fault, KnobValues, Knobs};
+pub use longhorn::{Kind, Version};
 pub use plane::ControlPlane;
 
 #[derive(Debug, thiserror::Error)]
