@@ -1,7 +1,8 @@
 //! Speed and memory of `create --local` (docs/benchmarks.md, "--local bundle").
 //!
-//! For each volume count: a control plane with Longhorn's CRDs, seeded with that many
-//! volumes (each with its PV and PVC), then, a few times each:
+//! For each volume count: a control plane of its own with Longhorn's CRDs, seeded by the
+//! ground's seed with that many volumes (each with its PV and PVC, every other one
+//! backed up), the simulator then stopped so nothing else runs; then, a few times each:
 //! - the plugin: `create NAME --local --volume-backup-policy disabled` (wall time, and
 //!   peak RSS of the process from wait4);
 //! - kubectl: `kubectl get <the same kinds> -o yaml` (three calls: the Longhorn
@@ -17,22 +18,19 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::DynamicObject;
 use kube::core::{ApiResource, GroupVersionKind};
-use serde_json::{Value, json};
+use longhorn_ground::Ground;
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-longhorn-systembackup");
-const NAMESPACE: &str = "longhorn-system";
-const LH: &str = "longhorn.io/v1beta2";
 
-struct Options {
+struct BenchOptions {
     volumes: Vec<usize>,
     runs: usize,
 }
 
-fn options() -> Options {
-    let mut options = Options {
+fn options() -> BenchOptions {
+    let mut options = BenchOptions {
         volumes: vec![1000, 5000, 10000],
         runs: 3,
     };
@@ -71,31 +69,33 @@ async fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &volumes in &options.volumes {
-        let plane = longhorn_ground::ControlPlane::start().await.expect("plane");
-        let client = plane.client().await.expect("client");
-        longhorn_ground::crds::apply(&client, &version)
-            .await
-            .expect("CRDs");
+        let mut seed = longhorn_ground::Options::default();
+        seed.seed.volumes = volumes;
         let seeding = Instant::now();
-        seed(&client, &version, volumes).await;
+        let mut env = Ground::dedicated_with(&version, seed)
+            .await
+            .expect("ground");
+        env.stop_simulator();
         eprintln!("seeded {volumes} volumes in {:?}", seeding.elapsed());
-        let kubeconfig = plane.kubeconfig_path();
+        let client = env.client().await.expect("client");
+        let kubeconfig = env.kubeconfig().to_path_buf();
+        let namespace = env.namespace().to_string();
         let dir = tempfile::tempdir().expect("dir");
 
         // Warm the apiserver's caches and the page cache once, unmeasured.
-        plugin(&kubeconfig, dir.path(), "warm");
+        plugin(&kubeconfig, &namespace, dir.path(), "warm");
         let mut plugin_runs = Vec::new();
         let mut kubectl_runs = Vec::new();
         let mut floor_runs = Vec::new();
         let mut bundle_bytes = 0;
         for run in 0..options.runs {
-            let (wall, rss) = plugin(&kubeconfig, dir.path(), &format!("run-{run}"));
+            let (wall, rss) = plugin(&kubeconfig, &namespace, dir.path(), &format!("run-{run}"));
             bundle_bytes = std::fs::metadata(dir.path().join(format!("run-{run}.zip")))
                 .map(|m| m.len())
                 .unwrap_or(0);
             plugin_runs.push((wall, rss));
-            kubectl_runs.push(kubectl(&kubeconfig));
-            floor_runs.push(floor(&client).await);
+            kubectl_runs.push(kubectl(&kubeconfig, &namespace));
+            floor_runs.push(floor(&client, &namespace).await);
         }
         let median = |mut v: Vec<Duration>| {
             v.sort();
@@ -154,12 +154,13 @@ fn measure(command: &mut Command) -> (Duration, u64) {
     (wall, usage.ru_maxrss as u64)
 }
 
-fn plugin(kubeconfig: &Path, dir: &Path, name: &str) -> (Duration, u64) {
+fn plugin(kubeconfig: &Path, namespace: &str, dir: &Path, name: &str) -> (Duration, u64) {
     measure(
         Command::new(PLUGIN)
             .current_dir(dir)
             .arg("--kubeconfig")
             .arg(kubeconfig)
+            .args(["-n", namespace])
             .args([
                 "create",
                 name,
@@ -171,11 +172,11 @@ fn plugin(kubeconfig: &Path, dir: &Path, name: &str) -> (Duration, u64) {
 }
 
 /// The same kinds with kubectl (default --chunk-size 500), output discarded.
-fn kubectl(kubeconfig: &Path) -> Duration {
+fn kubectl(kubeconfig: &Path, namespace: &str) -> Duration {
     let namespaced = "serviceaccounts,roles,rolebindings,daemonsets,deployments,configmaps,services,settings.longhorn.io,engineimages.longhorn.io,volumes.longhorn.io,recurringjobs.longhorn.io,backingimages.longhorn.io,backuptargets.longhorn.io";
     let cluster = "customresourcedefinitions,clusterrolebindings,clusterroles,storageclasses,persistentvolumes";
     let calls: [Vec<&str>; 3] = [
-        vec!["get", "-n", NAMESPACE, namespaced, "-o", "yaml"],
+        vec!["get", "-n", namespace, namespaced, "-o", "yaml"],
         vec!["get", cluster, "-o", "yaml"],
         vec!["get", "persistentvolumeclaims", "-A", "-o", "yaml"],
     ];
@@ -197,8 +198,8 @@ fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource
 }
 
 /// The kinds of a bundle and where they are listed (`None` = cluster-wide).
-fn kinds() -> Vec<(ApiResource, Option<&'static str>)> {
-    let ns = Some(NAMESPACE);
+fn kinds(namespace: &str) -> Vec<(ApiResource, Option<&str>)> {
+    let ns = Some(namespace);
     vec![
         (
             resource(
@@ -293,9 +294,9 @@ struct ContinueMeta {
 }
 
 /// Every kind listed at once, 500 a page, bodies read and dropped.
-async fn floor(client: &kube::Client) -> Duration {
+async fn floor(client: &kube::Client, namespace: &str) -> Duration {
     let started = Instant::now();
-    let lists = kinds().into_iter().map(|(resource, namespace)| {
+    let lists = kinds(namespace).into_iter().map(|(resource, namespace)| {
         let client = client.clone();
         async move {
             let mut token = String::new();
@@ -319,96 +320,4 @@ async fn floor(client: &kube::Client) -> Duration {
     });
     futures::future::join_all(lists).await;
     started.elapsed()
-}
-
-fn object(api_version: &str, kind: &str, metadata: Value, rest: Value) -> Value {
-    let mut object = json!({"apiVersion": api_version, "kind": kind, "metadata": metadata});
-    if let (Some(target), Some(extra)) = (object.as_object_mut(), rest.as_object()) {
-        target.extend(extra.clone());
-    }
-    object
-}
-
-/// A Longhorn install of `volumes` volumes, each with a bound PV and PVC, shaped like
-/// a real one (specs and statuses as longhorn-manager writes them).
-async fn seed(client: &kube::Client, version: &str, volumes: usize) {
-    let base = vec![
-        object("v1", "Namespace", json!({"name": NAMESPACE}), json!({})),
-        object("v1", "Namespace", json!({"name": "apps"}), json!({})),
-        object(
-            LH,
-            "Setting",
-            json!({"name": "current-longhorn-version", "namespace": NAMESPACE}),
-            json!({"value": version}),
-        ),
-        object(
-            "storage.k8s.io/v1",
-            "StorageClass",
-            json!({"name": "longhorn"}),
-            json!({"provisioner": "driver.longhorn.io"}),
-        ),
-        object(
-            LH,
-            "BackupTarget",
-            json!({"name": "default", "namespace": NAMESPACE}),
-            json!({"spec": {"backupTargetURL": "s3://bucket@us-east-1/", "pollInterval": "5m0s"}}),
-        ),
-    ];
-    for object in base {
-        create(client, object).await;
-    }
-    let per_volume = (0..volumes).flat_map(|i| {
-        let name = format!("pvc-{i:08}-1111-4222-8333-444455556666");
-        [
-            object(LH, "Volume", json!({"name": name, "namespace": NAMESPACE, "labels": {"longhornvolume": name, "recurring-job-group.longhorn.io/default": "enabled"}, "finalizers": ["longhorn.io"]}),
-                json!({"spec": {"accessMode": "rwo", "backingImage": "", "backupCompressionMethod": "lz4", "backupTargetName": "default", "dataEngine": "v1", "dataLocality": "disabled", "disableFrontend": false, "diskSelector": [], "encrypted": false, "fromBackup": "", "frontend": "blockdev", "image": "longhornio/longhorn-engine:test", "migratable": false, "nodeID": "", "nodeSelector": [], "numberOfReplicas": 3, "replicaAutoBalance": "ignored", "revisionCounterDisabled": true, "size": "10737418240", "snapshotDataIntegrity": "ignored", "snapshotMaxCount": 250, "snapshotMaxSize": "0", "staleReplicaTimeout": 30, "unmapMarkSnapChainRemoved": "ignored"},
-                       "status": {"actualSize": 123456789, "currentImage": "longhornio/longhorn-engine:test", "isStandby": false, "lastBackup": format!("backup-{i:016x}"), "lastBackupAt": "2026-01-01T00:00:00Z", "ownerID": "node-1", "robustness": "healthy", "state": "detached",
-                                  "kubernetesStatus": {"namespace": "apps", "pvName": name, "pvStatus": "Bound", "pvcName": format!("data-{i}"), "lastPVCRefAt": "", "lastPodRefAt": ""},
-                                  "conditions": [{"type": "Scheduled", "status": "True", "reason": "", "message": "", "lastProbeTime": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}})),
-            object("v1", "PersistentVolume", json!({"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": "driver.longhorn.io"}}),
-                json!({"spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}, "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": format!("data-{i}"), "namespace": "apps"},
-                       "csi": {"driver": "driver.longhorn.io", "fsType": "ext4", "volumeAttributes": {"dataEngine": "v1", "numberOfReplicas": "3", "staleReplicaTimeout": "30"}, "volumeHandle": name},
-                       "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "longhorn", "volumeMode": "Filesystem"}})),
-            object("v1", "PersistentVolumeClaim", json!({"name": format!("data-{i}"), "namespace": "apps", "annotations": {"pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/storage-provisioner": "driver.longhorn.io"}}),
-                json!({"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}, "storageClassName": "longhorn", "volumeMode": "Filesystem", "volumeName": name}})),
-        ]
-    });
-    futures::stream::iter(per_volume)
-        .for_each_concurrent(32, |object| create(client, object))
-        .await;
-}
-
-async fn create(client: &kube::Client, object: Value) {
-    let api_version = object["apiVersion"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let kind = object["kind"].as_str().unwrap_or_default().to_string();
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
-    let plural = match kind.as_str() {
-        "PersistentVolume" => "persistentvolumes".to_string(),
-        "PersistentVolumeClaim" => "persistentvolumeclaims".to_string(),
-        "StorageClass" => "storageclasses".to_string(),
-        other => format!("{}s", other.to_lowercase()),
-    };
-    let resource = resource(group, version, &kind, &plural);
-    let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    let status = object.get("status").cloned();
-    let dynamic: DynamicObject = serde_json::from_value(object).expect("object");
-    let name = dynamic.metadata.name.clone().unwrap_or_default();
-    api.create(&PostParams::default(), &dynamic)
-        .await
-        .unwrap_or_else(|e| panic!("creating {kind} {name}: {e}"));
-    if let Some(status) = status {
-        api.patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("status of {kind} {name}: {e}"));
-    }
 }

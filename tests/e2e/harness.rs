@@ -107,17 +107,39 @@ impl Run {
 
 /// Runs the plugin with `args` against `env` (its kubeconfig and namespace).
 pub async fn plugin(env: &Longhorn, args: &[&str]) -> Run {
+    run(binary(), plugin_args(env, args), &[]).await
+}
+
+/// Runs the plugin like [`plugin`], in `dir` (where `create --local` writes NAME.zip).
+pub async fn plugin_in(env: &Longhorn, dir: &Path, args: &[&str]) -> Run {
+    run_in(binary(), plugin_args(env, args), &[], Some(dir)).await
+}
+
+/// `--kubeconfig … -n … ARGS` for `env`.
+pub fn plugin_args(env: &Longhorn, args: &[&str]) -> Vec<String> {
     let mut full = vec![
         "--kubeconfig".to_string(),
         env.kubeconfig().display().to_string(),
+        "-n".to_string(),
+        env.namespace().to_string(),
     ];
-    full.extend(["-n".to_string(), env.namespace().to_string()]);
     full.extend(args.iter().map(|a| a.to_string()));
-    run(binary(), full, &[]).await
+    full
 }
 
 /// Runs `program` with `args` and extra environment, off the async threads.
 pub async fn run(program: impl AsRef<Path>, args: Vec<String>, env: &[(&str, &str)]) -> Run {
+    run_in(program, args, env, None).await
+}
+
+/// [`run`] in the working directory `dir`.
+pub async fn run_in(
+    program: impl AsRef<Path>,
+    args: Vec<String>,
+    env: &[(&str, &str)],
+    dir: Option<&Path>,
+) -> Run {
+    let dir = dir.map(Path::to_path_buf);
     let program = program.as_ref().to_path_buf();
     let env: Vec<(String, String)> = env
         .iter()
@@ -130,6 +152,9 @@ pub async fn run(program: impl AsRef<Path>, args: Vec<String>, env: &[(&str, &st
             .stdin(Stdio::null())
             .env("NO_COLOR", "1")
             .env_remove("KUBECONFIG");
+        if let Some(dir) = &dir {
+            command.current_dir(dir);
+        }
         for (key, value) in env {
             command.env(key, value);
         }
