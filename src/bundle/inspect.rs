@@ -637,30 +637,38 @@ fn read_list_file<R: Read + io::Seek>(
     total: &mut u64,
     report: &mut Report,
 ) -> Result<()> {
-    let mut reader = open_capped(path, archive, entry, limits, total)?;
-    let mut documents = 0usize;
-    let mut first: Option<std::result::Result<ListSummary, String>> = None;
-    {
-        let parsed =
-            serde_saphyr::read_with_options::<_, ListSummary>(&mut reader, parse_options(limits));
-        for document in parsed {
-            documents += 1;
-            if first.is_none() {
-                first = Some(document.map_err(|e| first_line(&e.to_string()).to_string()));
+    // Fast path: a file shaped as sigs.k8s.io/yaml writes it, one item at a time.
+    // Anything unusual (or any error) is decided by parsing the whole stream.
+    let before = *total;
+    let chunked = {
+        let mut reader = open_capped(path, archive, entry, limits, total)?;
+        let parsed = parse_items_apart(&mut io::BufReader::new(&mut reader), limits);
+        finish_entry(path, entry, &mut reader)?;
+        parsed
+    };
+    let (documents, first) = match chunked {
+        Some(summary) => (1, Some(Ok(summary))),
+        None => {
+            *total = before;
+            let mut reader = open_capped(path, archive, entry, limits, total)?;
+            let mut documents = 0usize;
+            let mut first: Option<std::result::Result<ListSummary, String>> = None;
+            {
+                let parsed = serde_saphyr::read_with_options::<_, ListSummary>(
+                    &mut reader,
+                    parse_options(limits),
+                );
+                for document in parsed {
+                    documents += 1;
+                    if first.is_none() {
+                        first = Some(document.map_err(|e| first_line(&e.to_string()).to_string()));
+                    }
+                }
             }
+            finish_entry(path, entry, &mut reader)?;
+            (documents, first)
         }
-    }
-    // Read to the end so the CRC is checked; the cap still applies.
-    let drained = io::copy(&mut reader, &mut io::sink());
-    if reader.exceeded {
-        return Err(zip_bomb(path, &entry.path));
-    }
-    if let Err(e) = drained {
-        return Err(refuse(
-            path,
-            format!("entry {:?} is corrupt: {e}", entry.path),
-        ));
-    }
+    };
     let file = entry.path.clone();
     let summary = match first {
         None => {
@@ -733,6 +741,78 @@ fn read_list_file<R: Read + io::Seek>(
         restored,
     });
     Ok(())
+}
+
+/// Reads an entry to its end, so the CRC is checked; the caps still apply.
+fn finish_entry<R: Read>(path: &Path, entry: &Entry, reader: &mut Capped<'_, R>) -> Result<()> {
+    let drained = io::copy(reader, &mut io::sink());
+    if reader.exceeded {
+        return Err(zip_bomb(path, &entry.path));
+    }
+    drained
+        .map(drop)
+        .map_err(|e| refuse(path, format!("entry {:?} is corrupt: {e}", entry.path)))
+}
+
+/// A List file in the shape `sigs.k8s.io/yaml` (and `--local`) write — top-level keys
+/// at column 0, `items:` alone on its line, each item starting with `- ` at column 0 —
+/// read one item at a time: each item is parsed from memory on its own (several times
+/// faster than parsing the stream as one document, and memory bounded by an item).
+/// `None` when the file has another shape, or anything fails to parse: the caller
+/// then parses the whole stream, which decides.
+fn parse_items_apart(reader: &mut impl io::BufRead, limits: Limits) -> Option<ListSummary> {
+    let mut outside = String::new();
+    let mut items = Vec::new();
+    let mut item = String::new();
+    let mut in_items = false;
+    let mut line = String::new();
+    let flush = |item: &mut String, items: &mut Vec<ItemSummary>| -> Option<()> {
+        if item.is_empty() {
+            return Some(());
+        }
+        let mut parsed: Vec<ItemSummary> =
+            serde_saphyr::from_str_with_options(item, parse_options(limits)).ok()?;
+        item.clear();
+        (parsed.len() == 1).then(|| items.push(parsed.remove(0)))
+    };
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            break;
+        }
+        let column0 = !line.starts_with([' ', '\n', '\r', '#']);
+        if line.starts_with("---") || line.starts_with("...") || line.starts_with('%') {
+            return None;
+        }
+        if in_items {
+            if line.starts_with("- ") || line.trim_end() == "-" {
+                flush(&mut item, &mut items)?;
+                item.push_str(&line);
+                continue;
+            }
+            if !column0 {
+                if item.is_empty() && !line.trim().is_empty() {
+                    return None; // an indented sequence: not this shape
+                }
+                item.push_str(&line);
+                continue;
+            }
+            flush(&mut item, &mut items)?;
+            in_items = false;
+        }
+        if line.trim_end() == "items:" {
+            in_items = true;
+        }
+        outside.push_str(&line);
+    }
+    flush(&mut item, &mut items)?;
+    let mut summary: ListSummary =
+        serde_saphyr::from_str_with_options(&outside, parse_options(limits)).ok()?;
+    if !summary.items.is_empty() || summary.items_not_a_list {
+        return None;
+    }
+    summary.items = items;
+    Some(summary)
 }
 
 /// Files Longhorn writes for the bundle's version that are missing.
@@ -919,6 +999,67 @@ mod tests {
             warnings
                 .iter()
                 .any(|w| w.contains("notes.txt: restore ignores files outside yamls/")),
+            "{warnings:?}"
+        );
+    }
+
+    fn apart(text: &str) -> Option<ListSummary> {
+        parse_items_apart(&mut io::Cursor::new(text.as_bytes()), Limits::default())
+    }
+
+    #[test]
+    fn items_are_parsed_apart_when_shaped_like_sigs_yaml() {
+        let summary = apart(VOLUMES).expect("the usual shape");
+        assert_eq!(summary.kind.as_deref(), Some("VolumeList"));
+        assert_eq!(summary.items.len(), 2);
+        assert_eq!(value_text(&summary.items[0].metadata.name), "vol-a");
+        let status = summary.items[0].status.as_ref().unwrap();
+        assert_eq!(value_text(&status.last_backup), "backup-1");
+        let whole: ListSummary = serde_saphyr::from_str(VOLUMES).unwrap();
+        assert_eq!(whole.items.len(), summary.items.len());
+        let empty = apart("apiVersion: v1\nitems: []\nkind: ServiceList\n").unwrap();
+        assert!(empty.items.is_empty() && !empty.items_not_a_list);
+    }
+
+    #[test]
+    fn other_shapes_are_left_to_the_whole_parse() {
+        // Indented sequence, anchors across items, several documents, flow style.
+        for text in [
+            "apiVersion: v1\nitems:\n  - metadata: {name: a}\nkind: ServiceList\n",
+            "apiVersion: v1\nitems:\n- metadata: &m {name: a}\n- metadata: *m\nkind: ServiceList\n",
+            "apiVersion: v1\nitems: []\nkind: ServiceList\n---\nkind: PodList\n",
+            "{apiVersion: v1, items: [{metadata: {name: a}}], kind: ServiceList}\n",
+        ] {
+            assert!(apart(text).is_none(), "{text}");
+        }
+        let report = inspect_entries(
+            "b.zip",
+            &[
+                (
+                    "b/yamls/kubernetes/services.yaml",
+                    "apiVersion: v1\nitems:\n- metadata: &m {name: a}\n- metadata: *m\nkind: ServiceList\n",
+                ),
+                (
+                    "b/yamls/kubernetes/pods.yaml",
+                    "apiVersion: v1\nitems:\n  - metadata: {name: a}\nkind: PodList\n---\nkind: x\n",
+                ),
+            ],
+        );
+        let counts: Vec<(String, usize)> = report
+            .files
+            .iter()
+            .map(|f| (f.kind.clone(), f.count))
+            .collect();
+        assert!(
+            counts.contains(&("ServiceList".to_string(), 2)),
+            "{counts:?}"
+        );
+        assert!(counts.contains(&("PodList".to_string(), 1)), "{counts:?}");
+        let warnings = messages(&report, Severity::Warning);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("holds 2 YAML documents")),
             "{warnings:?}"
         );
     }
