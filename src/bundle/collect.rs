@@ -2,11 +2,13 @@
 //! page by page, 500 items a page) feeding a bounded channel, and a writer thread that
 //! selects, transforms and compresses its items one at a time into the kind's file
 //! (`writer::ListWriter`). Memory therefore holds a few pages per kind, whatever the
-//! size of the cluster. Kinds whose selection needs another kind's items wait for
-//! those facts only: ClusterRoleBindings for the ServiceAccounts, ClusterRoles for the
-//! selected bindings, PVCs for the Longhorn PVs' classes (§4).
+//! size of the cluster. Kinds whose selection needs another kind's items
+//! (ClusterRoleBindings the ServiceAccounts, ClusterRoles the selected bindings, PVCs
+//! the Longhorn PVs' classes, §4) are listed at once too: their items wait in an
+//! unlinked temporary file until those facts are known.
 
 use std::collections::HashSet;
+use std::io::{BufRead, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
@@ -18,6 +20,7 @@ use super::selection::{self, AccountKey, Facts};
 use super::writer::{ListWriter, Spool, entry_path};
 use crate::api::{self, RawPage, Selector};
 use crate::error::{Error, Result};
+use crate::files;
 use crate::longhorn::install;
 use crate::longhorn::resources::GROUP;
 use crate::progress::{Counter, Counters};
@@ -64,24 +67,24 @@ pub async fn collect(
     let jobs = kinds.iter().map(|&kind| {
         let counter = counters.add(&kind.resource_name());
         let (accounts, bound_roles, volume_classes) = (&accounts, &bound_roles, &volume_classes);
-        async move {
+        // What the rule needs from other kinds; the kind is listed meanwhile.
+        let facts = async move {
             let mut facts = Facts::default();
             match kind.rule {
                 Rule::BindsLonghornServiceAccount => {
-                    counter.message("waiting for serviceaccounts");
                     facts.service_accounts = accounts.wait().await.clone();
                 }
                 Rule::BoundClusterRole => {
-                    counter.message("waiting for clusterrolebindings");
                     facts.bound_cluster_roles = bound_roles.wait().await.clone();
                 }
                 Rule::ClaimOfLonghornClass => {
-                    counter.message("waiting for persistentvolumes");
                     facts.volume_classes = volume_classes.wait().await.clone();
                 }
                 _ => {}
             }
-            counter.message("");
+            facts
+        };
+        async move {
             let (spool, gathered) =
                 collect_kind(session, namespace, kind, facts, destination, &counter).await?;
             counter.done("");
@@ -116,16 +119,27 @@ pub async fn collect(
 
 enum Message {
     Page(RawPage),
+    /// What the rule needs from other kinds, once they are listed.
+    Facts(Facts),
     End,
 }
 
+/// Whether a rule depends on other kinds (and so waits for [`Message::Facts`]).
+fn needs_facts(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::BindsLonghornServiceAccount | Rule::BoundClusterRole | Rule::ClaimOfLonghornClass
+    )
+}
+
 /// One kind: its LIST pages go to a writer thread through a channel of one page, so
-/// the next page is fetched while the current one is written.
+/// the next page is fetched while the current one is written. A kind whose selection
+/// needs other kinds is listed at once all the same; `facts` resolves when they are.
 async fn collect_kind(
     session: &Session,
     namespace: &str,
     kind: Kind,
-    facts: Facts,
+    facts: impl Future<Output = Facts>,
     destination: &Destination<'_>,
     counter: &Counter,
 ) -> Result<(Spool, Gathered)> {
@@ -139,11 +153,22 @@ async fn collect_kind(
     let (sender, receiver) = mpsc::channel(1);
     let worker = {
         let counter = counter.clone();
-        tokio::task::spawn_blocking(move || write_kind(kind, &facts, receiver, list, &counter))
+        let dir = destination.dir.clone();
+        let target = destination.target.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            write_kind(kind, receiver, list, &counter, &dir, &target)
+        })
     };
     let list_namespace = match kind.scope {
         Scope::Namespace => Some(namespace),
         Scope::Cluster | Scope::AllNamespaces => None,
+    };
+    let facts_sender = sender.clone();
+    let send_facts = async move {
+        if needs_facts(kind.rule) {
+            let facts = facts.await;
+            let _ = facts_sender.send(Message::Facts(facts)).await;
+        }
     };
     let produced = async move {
         let resource = kind.api_resource();
@@ -161,9 +186,9 @@ async fn collect_kind(
         }
         let _ = sender.send(Message::End).await;
         Ok::<_, Error>(())
-    }
-    .await;
-    // Dropping the sender (above) ends the writer if the listing failed.
+    };
+    // Dropping the senders (here) ends the writer if the listing failed.
+    let ((), produced) = tokio::join!(send_facts, produced);
     produced?;
     worker.await.map_err(|e| {
         Error::invalid(format!(
@@ -173,38 +198,98 @@ async fn collect_kind(
     })?
 }
 
+/// Items of a kind that arrived before the facts its rule needs, kept as JSON lines in
+/// an unlinked temporary file (memory stays bounded by a page).
+struct Held {
+    writer: std::io::BufWriter<std::fs::File>,
+}
+
+impl Held {
+    fn new(dir: &Path, target: &Path) -> Result<Self> {
+        let file = tempfile::tempfile_in(dir).map_err(|e| files::write_error(target, &e))?;
+        Ok(Held {
+            writer: std::io::BufWriter::new(file),
+        })
+    }
+
+    /// The server's JSON has no raw newlines (they are escaped in strings).
+    fn hold(&mut self, raw: &str, target: &Path) -> Result<()> {
+        self.writer
+            .write_all(raw.as_bytes())
+            .and_then(|()| self.writer.write_all(b"\n"))
+            .map_err(|e| files::write_error(target, &e))
+    }
+
+    /// The held items, in the order they came.
+    fn release(self, target: &Path) -> Result<impl Iterator<Item = std::io::Result<String>>> {
+        let mut file = self
+            .writer
+            .into_inner()
+            .map_err(|e| files::write_error(target, e.error()))?;
+        file.rewind().map_err(|e| files::write_error(target, &e))?;
+        Ok(std::io::BufReader::new(file).lines())
+    }
+}
+
 /// The writer thread of one kind: select, gather facts, transform, write.
 fn write_kind(
     kind: Kind,
-    facts: &Facts,
     mut receiver: mpsc::Receiver<Message>,
     mut list: ListWriter,
     counter: &Counter,
+    dir: &Path,
+    target: &Path,
 ) -> Result<(Spool, Gathered)> {
     let mut gathered = Gathered::default();
     let mut resource_version: Option<String> = None;
-    loop {
+    let mut facts = (!needs_facts(kind.rule)).then(Facts::default);
+    let mut held: Option<Held> = None;
+    let mut ended = false;
+    let mut write = |raw: &str, facts: &Facts, gathered: &mut Gathered| -> Result<()> {
+        let mut item: Value = serde_json::from_str(raw).map_err(|e| {
+            Error::invalid(format!("the server sent an unreadable {}: {e}", kind.kind))
+        })?;
+        if !selection::keeps(kind.rule, &item, facts) {
+            return Ok(());
+        }
+        gather(kind, &item, gathered);
+        if kind == layout::SERVICES {
+            selection::clear_cluster_ips(&mut item);
+        }
+        list.item(&item)?;
+        counter.inc();
+        Ok(())
+    };
+    while !(ended && facts.is_some()) {
         match receiver.blocking_recv() {
             Some(Message::Page(page)) => {
                 if resource_version.is_none() {
                     resource_version = page.resource_version().map(str::to_string);
                 }
                 for raw in page.items() {
-                    let mut item: Value = serde_json::from_str(raw.get()).map_err(|e| {
-                        Error::invalid(format!("the server sent an unreadable {}: {e}", kind.kind))
-                    })?;
-                    if !selection::keeps(kind.rule, &item, facts) {
-                        continue;
+                    match &facts {
+                        Some(facts) => write(raw.get(), facts, &mut gathered)?,
+                        None => {
+                            if held.is_none() {
+                                held = Some(Held::new(dir, target)?);
+                            }
+                            if let Some(held) = held.as_mut() {
+                                held.hold(raw.get(), target)?;
+                            }
+                        }
                     }
-                    gather(kind, &item, &mut gathered);
-                    if kind == layout::SERVICES {
-                        selection::clear_cluster_ips(&mut item);
-                    }
-                    list.item(&item)?;
-                    counter.inc();
                 }
             }
-            Some(Message::End) => break,
+            Some(Message::Facts(known)) => {
+                if let Some(held) = held.take() {
+                    for line in held.release(target)? {
+                        let line = line.map_err(|e| files::write_error(target, &e))?;
+                        write(&line, &known, &mut gathered)?;
+                    }
+                }
+                facts = Some(known);
+            }
+            Some(Message::End) => ended = true,
             // The listing was abandoned (an error elsewhere, or Ctrl-C).
             None => return Err(Error::Interrupted),
         }
@@ -388,6 +473,78 @@ mod tests {
             "a PV without class counts as \"\""
         );
         assert_eq!(gathered.volumes_without_backup, ["v1"]);
+    }
+
+    fn page(items: &[Value], resource_version: &str) -> Message {
+        let page = json!({"metadata": {"resourceVersion": resource_version}, "items": items});
+        Message::Page(serde_json::from_value(page).unwrap())
+    }
+
+    fn claim(name: &str, class: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "apps"}, "spec": {"storageClassName": class}})
+    }
+
+    type Writer = std::thread::JoinHandle<Result<(Spool, Gathered)>>;
+
+    /// A PVC writer thread on a fresh entry, and the channel that feeds it.
+    fn pvc_writer(dir: &Path, entry: &str) -> (mpsc::Sender<Message>, Writer) {
+        let target = dir.join("b.zip");
+        let list = ListWriter::start(dir, &target, entry, "v1").unwrap();
+        let (sender, receiver) = mpsc::channel(1);
+        let counter = Counters::new(false).add("pvc");
+        let dir = dir.to_path_buf();
+        let kind = layout::PERSISTENT_VOLUME_CLAIMS;
+        let writer =
+            std::thread::spawn(move || write_kind(kind, receiver, list, &counter, &dir, &target));
+        (sender, writer)
+    }
+
+    fn longhorn_classes() -> Message {
+        Message::Facts(Facts {
+            volume_classes: ["longhorn".to_string()].into(),
+            ..Facts::default()
+        })
+    }
+
+    /// PVCs listed before the Longhorn PVs' classes are known wait on disk, then are
+    /// selected in the order they came.
+    #[test]
+    fn items_wait_for_the_facts_their_rule_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sender, writer) = pvc_writer(dir.path(), "b/x.yaml");
+        sender
+            .blocking_send(page(
+                &[claim("a", "longhorn"), claim("b", "local-path")],
+                "7",
+            ))
+            .unwrap();
+        sender.blocking_send(Message::End).unwrap();
+        sender.blocking_send(longhorn_classes()).unwrap();
+        let (spool, _) = writer.join().unwrap().unwrap();
+        assert_eq!(spool.count, 1, "only the claim of a Longhorn class");
+
+        // Facts first, then pages: selected as they stream.
+        let (sender, writer) = pvc_writer(dir.path(), "b/y.yaml");
+        sender.blocking_send(longhorn_classes()).unwrap();
+        sender
+            .blocking_send(page(&[claim("c", "longhorn"), claim("d", "longhorn")], "8"))
+            .unwrap();
+        sender.blocking_send(Message::End).unwrap();
+        assert_eq!(writer.join().unwrap().unwrap().0.count, 2);
+
+        // A listing abandoned before the facts came is no bundle file.
+        let (sender, writer) = pvc_writer(dir.path(), "b/z.yaml");
+        sender
+            .blocking_send(page(&[claim("e", "longhorn")], "9"))
+            .unwrap();
+        sender.blocking_send(Message::End).unwrap();
+        drop(sender);
+        assert!(matches!(writer.join().unwrap(), Err(Error::Interrupted)));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "spools are unlinked"
+        );
     }
 
     #[test]
