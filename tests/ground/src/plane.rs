@@ -423,8 +423,8 @@ fn version_of(apiserver: &Path) -> Result<String, Error> {
         .to_string())
 }
 
-/// Polls etcd's `/health` with a bare HTTP/1.0 request until it answers 200.
 impl ControlPlane {
+    /// Polls etcd's `/health` with a bare HTTP/1.0 request until it answers 200.
     async fn wait_for_etcd(&mut self, port: u16, timeout: Duration) -> Result<(), Error> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let deadline = Instant::now() + timeout;
