@@ -173,6 +173,15 @@ pub async fn system_backups(env: &Longhorn) -> Vec<String> {
     names(env, "SystemBackup", "systembackups").await
 }
 
+/// `describe` text without its Events section: events are written after the status
+/// change they report, so their number at a given moment varies.
+pub fn without_events(text: &str) -> String {
+    match text.find("\nEvents:") {
+        Some(at) => format!("{}\nEvents:  [EVENTS]\n", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Normalises what varies between runs so output can be pinned by snapshots: the
 /// namespace, ages, timestamps, uids, resource versions; and the column padding,
 /// which follows the width of those values.
