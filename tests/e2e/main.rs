@@ -3,4 +3,5 @@
 mod harness;
 mod invocation;
 mod prompts;
+mod schedule;
 mod systembackup;
