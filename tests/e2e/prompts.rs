@@ -27,8 +27,8 @@ pub fn pty(env: &longhorn_ground::Longhorn, args: &[&str]) -> rexpect::session::
     rexpect::session::spawn_command(command, Some(30_000)).expect("spawn on a pty")
 }
 
-/// Runs the plugin on a pty, waits for each of `expect` and then for the
-/// confirmation question, answers `key`, and returns what followed until exit.
+/// Runs the plugin on a pty, waits for each of `expect` in turn (the last one being
+/// the question), answers `key`, and returns what followed until exit.
 pub fn answer(
     env: &longhorn_ground::Longhorn,
     args: &[&str],
@@ -42,9 +42,6 @@ pub fn answer(
                 .exp_string(text)
                 .unwrap_or_else(|e| panic!("no {text:?} on the terminal: {e}"));
         }
-        session
-            .exp_string("Do you want to continue?")
-            .expect("asks");
         settle();
         session.send(key).expect("answer");
         session.flush().expect("flush");
@@ -112,13 +109,22 @@ async fn delete_asks_first() {
     let declined = answer(
         &env,
         &["delete", "precious"],
-        &["systembackup.longhorn.io/precious", "deleted too"],
+        &[
+            "systembackup.longhorn.io/precious",
+            "deleted too",
+            "Do you want to continue?",
+        ],
         "n",
     );
     assert!(declined.contains("nothing was deleted"), "{declined}");
     assert_eq!(system_backups(&env).await, ["precious"]);
 
-    let accepted = answer(&env, &["delete", "precious"], &[], "y");
+    let accepted = answer(
+        &env,
+        &["delete", "precious"],
+        &["Do you want to continue?"],
+        "y",
+    );
     assert!(
         accepted.contains("systembackup.longhorn.io \"precious\" deleted"),
         "{accepted}"

@@ -1044,7 +1044,10 @@ async fn delete_asks_and_says_the_backups_stay() {
     let declined = answer(
         &env,
         &["schedule", "delete", "keep-me"],
-        &["The 1 SystemBackup(s) made by keep-me stay"],
+        &[
+            "The 1 SystemBackup(s) made by keep-me stay",
+            "Do you want to continue?",
+        ],
         "n",
     );
     assert!(declined.contains("nothing was deleted"), "{declined}");
@@ -1053,7 +1056,7 @@ async fn delete_asks_and_says_the_backups_stay() {
     let accepted = answer(
         &env,
         &["schedule", "delete", "keep-me", "missing"],
-        &[],
+        &["Do you want to continue?"],
         "y",
     );
     assert!(
@@ -1063,4 +1066,106 @@ async fn delete_asks_and_says_the_backups_stay() {
     );
     assert!(recurring_jobs(&env).await.is_empty());
     assert_eq!(owned(&env, "keep-me").await, [backup]);
+}
+
+/// `-o yaml` is byte for byte kubectl's on strings go-yaml quotes, folds or writes as
+/// blocks, and on keys it sorts its own way (annotations can hold any text).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_matches_kubectl_on_awkward_strings() {
+    let env = with_task().await;
+    create_job(&env, "first", "*/5 * * * *", "1").await;
+    create_job(&env, "second", "@every 1h30m", "1").await;
+    let long = "failed to unpack system backup from file: unzip: cannot find zipfile directory";
+    let values = [
+        "plain",
+        "",
+        "true",
+        "yes",
+        "on",
+        "null",
+        "~",
+        "123",
+        "0x1F",
+        "08",
+        "1e3",
+        "1e400",
+        ".5",
+        "1:20",
+        "2026-11-27T19:19:11Z",
+        "2026-1-2",
+        "2026-13-02",
+        "2026-11-27 10:00:00",
+        "a: b",
+        "a:b",
+        "- x",
+        "-x",
+        "a #b",
+        "a#b",
+        " lead",
+        "trail ",
+        "it's: x",
+        "tab\there",
+        "emoji 😀",
+        "é",
+        "<<",
+        "{x}",
+        "[x]",
+        "*x",
+        "&x",
+        "!x",
+        "%x",
+        "@x",
+        "`x",
+        "|x",
+        ">x",
+        "'x'",
+        "\"x\"",
+        "?x",
+        "? x",
+        ":x",
+        ",x",
+        "x,y",
+        "---",
+        "...",
+        "a\nb",
+        "a\nb\n",
+        "a\n\n",
+        " a\nb",
+        "a \nb",
+        "a\n b",
+        "\nx",
+        "x\r",
+        long,
+        "word word word word word word word word word word word word word word word word word word",
+        "tab\tand a long text that goes on past the eightieth column of the line, surely",
+        "two  spaces  between  words  in  a  text  that  is  longer  than  eighty  characters",
+        "0b101",
+        "-0x10",
+        "+12",
+        "1_000",
+        "0o17",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "1.",
+        "-",
+        "+",
+    ];
+    let mut annotations = serde_json::Map::new();
+    for (i, value) in values.iter().enumerate() {
+        annotations.insert(format!("example.com/k{i}"), json!(value));
+    }
+    for key in ["k-a10", "k-a9", "k-_x", "k-Z", "k-b", "k-0", "k-00"] {
+        annotations.insert(format!("sort.example.com/{key}"), json!("v"));
+    }
+    let client = env.client().await.unwrap();
+    recurring_api(client, &env)
+        .patch(
+            "first",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
+        )
+        .await
+        .unwrap();
+    harness::assert_get_matches_kubectl(&env, &["schedule"], "recurringjobs.longhorn.io").await;
 }
