@@ -182,6 +182,131 @@ pub async fn check_engine_image(session: &Session, namespace: &str, image: &str)
     }
 }
 
+/// The List kinds Longhorn's rollout acts on, in the order it restores them
+/// (longhorn-system-backup.md §3.2, §7.3), with the folder whose scheme decodes them.
+const RESTORED_KINDS: [(&str, &str); 19] = [
+    ("apiextensions", "CustomResourceDefinition"),
+    ("kubernetes", "DaemonSet"),
+    ("longhorn", "EngineImage"),
+    ("longhorn", "Setting"),
+    ("kubernetes", "Service"),
+    ("kubernetes", "ServiceAccount"),
+    ("kubernetes", "ClusterRole"),
+    ("kubernetes", "ClusterRoleBinding"),
+    ("kubernetes", "Role"),
+    ("kubernetes", "RoleBinding"),
+    ("kubernetes", "StorageClass"),
+    ("kubernetes", "ConfigMap"),
+    ("kubernetes", "Deployment"),
+    ("longhorn", "BackupTarget"),
+    ("longhorn", "BackingImage"),
+    ("longhorn", "RecurringJob"),
+    ("longhorn", "Volume"),
+    ("kubernetes", "PersistentVolume"),
+    ("kubernetes", "PersistentVolumeClaim"),
+];
+
+/// Caps for reading a bundle: far above a real one, far below exhausting memory.
+const MAX_ENTRIES: usize = 10_000;
+const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+/// What Longhorn's rollout would restore from a bundle: objects per kind, in restore
+/// order (kinds with no file are left out).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BundleContents {
+    pub kinds: Vec<(&'static str, usize)>,
+}
+
+/// Reads the bundle as the rollout does (`Unpack`, `cacheResourcesFromDirectory`):
+/// the files directly in `<backup>/yamls/{apiextensions,kubernetes,longhorn}/`,
+/// dispatched on their List kind. Refuses what would fail the restore (a file that
+/// does not decode) or make it restore nothing (no top-level folder named `backup`).
+// Interim reader: replaced by `bundle::inspect` once that lands on main.
+pub fn read_bundle(path: &std::path::Path, backup: &str) -> Result<BundleContents> {
+    use std::io::Read;
+    let refuse = |message: String| Error::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file =
+        std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| refuse(format!("not a readable zip: {e}")))?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(refuse(format!(
+            "{} entries, more than a bundle has",
+            archive.len()
+        )));
+    }
+    let prefix = format!("{backup}/yamls/");
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut top_folders = std::collections::BTreeSet::new();
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| refuse(format!("entry {index}: {e}")))?;
+        let name = entry
+            .name()
+            .map_err(|e| refuse(format!("entry {index}: {e}")))?
+            .to_string();
+        if let Some(top) = name.split('/').next() {
+            top_folders.insert(top.to_string());
+        }
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((folder, file)) = rest.split_once('/') else {
+            continue;
+        };
+        if entry.is_dir() || file.is_empty() || file.contains('/') {
+            continue;
+        }
+        if !matches!(folder, "apiextensions" | "kubernetes" | "longhorn") {
+            continue;
+        }
+        let mut text = String::new();
+        (&mut entry)
+            .take(MAX_ENTRY_BYTES)
+            .read_to_string(&mut text)
+            .map_err(|e| refuse(format!("{name}: {e}")))?;
+        let list: Value = serde_saphyr::from_str(&text).map_err(|e| {
+            refuse(format!(
+                "{name} does not decode ({e}); Longhorn's restore would fail at Unpacking"
+            ))
+        })?;
+        let kind = list.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let Some(kind) = kind.strip_suffix("List") else {
+            continue;
+        };
+        let items = list
+            .get("items")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        *counts.entry(format!("{folder}/{kind}")).or_default() += items;
+    }
+    if !top_folders.contains(backup) {
+        let found: Vec<String> = top_folders.into_iter().collect();
+        return Err(refuse(format!(
+            "the bundle's top-level folder is {}, not {backup:?}; Longhorn's restore reads {backup}/yamls/ and would restore nothing while reporting Completed; upload the bundle under the name of its folder",
+            if found.is_empty() {
+                "missing".to_string()
+            } else {
+                found.join(", ")
+            }
+        )));
+    }
+    Ok(BundleContents {
+        kinds: RESTORED_KINDS
+            .iter()
+            .filter_map(|(folder, kind)| {
+                counts
+                    .get(&format!("{folder}/{kind}"))
+                    .map(|count| (*kind, *count))
+            })
+            .collect(),
+    })
+}
+
 /// A name for a new SystemRestore of `backup`: `<backup>-restore-<UTC time>`.
 pub fn restore_name(backup: &str, now: jiff::Timestamp) -> String {
     let stamp = now.strftime("%Y%m%d-%H%M%S").to_string();
@@ -213,6 +338,88 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    fn bundle(files: &[(&str, &str)]) -> tempfile::NamedTempFile {
+        use std::io::Write;
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut zip = zip::ZipWriter::new(file.reopen().unwrap());
+        for (name, text) in files {
+            if name.ends_with('/') {
+                zip.add_directory(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+            } else {
+                zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(text.as_bytes()).unwrap();
+            }
+        }
+        zip.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn a_bundle_is_read_as_the_rollout_reads_it() {
+        let file = bundle(&[
+            ("nightly/", ""),
+            ("nightly/metadata.yaml", "longhornversion: v1.12.0\n"),
+            (
+                "nightly/yamls/longhorn/volumes.yaml",
+                "apiVersion: longhorn.io/v1beta2\nitems:\n- metadata:\n    name: a\n- metadata:\n    name: b\nkind: VolumeList\n",
+            ),
+            // Longhorn's swap: this file holds the bindings.
+            (
+                "nightly/yamls/kubernetes/clusterroles.yaml",
+                "kind: ClusterRoleBindingList\nitems:\n- {}\n",
+            ),
+            (
+                "nightly/yamls/kubernetes/configmaps.yaml",
+                "kind: ConfigMapList\nitems: []\n",
+            ),
+            (
+                "nightly/yamls/apiextensions/crds.yaml",
+                "kind: CustomResourceDefinitionList\nitems:\n- {}\n- {}\n",
+            ),
+            // Sub-directories and unknown kinds are not restored.
+            (
+                "nightly/yamls/longhorn/old/volumes.yaml",
+                "kind: VolumeList\nitems:\n- {}\n",
+            ),
+            (
+                "nightly/yamls/longhorn/nodes.yaml",
+                "kind: NodeList\nitems:\n- {}\n",
+            ),
+        ]);
+        let contents = read_bundle(file.path(), "nightly").unwrap();
+        assert_eq!(
+            contents.kinds,
+            [
+                ("CustomResourceDefinition", 2),
+                ("ClusterRoleBinding", 1),
+                ("ConfigMap", 0),
+                ("Volume", 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bundle_longhorn_cannot_restore_is_refused() {
+        let file = bundle(&[(
+            "other/yamls/longhorn/volumes.yaml",
+            "kind: VolumeList\nitems: []\n",
+        )]);
+        let error = read_bundle(file.path(), "nightly").unwrap_err().to_string();
+        assert!(
+            error.contains("top-level folder is other, not \"nightly\""),
+            "{error}"
+        );
+        let file = bundle(&[("nightly/yamls/longhorn/volumes.yaml", "kind: [VolumeList\n")]);
+        let error = read_bundle(file.path(), "nightly").unwrap_err().to_string();
+        assert!(error.contains("would fail at Unpacking"), "{error}");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "not a zip").unwrap();
+        let error = read_bundle(file.path(), "nightly").unwrap_err().to_string();
+        assert!(error.contains("not a readable zip"), "{error}");
     }
 
     #[test]

@@ -3,4 +3,6 @@
 mod harness;
 mod invocation;
 mod prompts;
+mod restore;
+mod schedule;
 mod systembackup;
