@@ -105,6 +105,24 @@ impl Run {
     }
 }
 
+/// Creates SystemBackups (no volume backups) and waits until they are Ready.
+pub async fn create_ready(env: &Longhorn, names: &[&str]) {
+    for name in names {
+        plugin(
+            env,
+            &[
+                "create",
+                name,
+                "--volume-backup-policy",
+                "disabled",
+                "--wait",
+            ],
+        )
+        .await
+        .success();
+    }
+}
+
 /// Runs the plugin with `args` against `env` (its kubeconfig and namespace).
 pub async fn plugin(env: &Longhorn, args: &[&str]) -> Run {
     let mut full = vec![

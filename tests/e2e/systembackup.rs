@@ -88,20 +88,7 @@ async fn create_wait_list_describe_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_formats_are_pinned() {
     let env = longhorn().await;
-    for name in ["alpha", "beta"] {
-        plugin(
-            &env,
-            &[
-                "create",
-                name,
-                "--volume-backup-policy",
-                "disabled",
-                "--wait",
-            ],
-        )
-        .await
-        .success();
-    }
+    harness::create_ready(&env, &["alpha", "beta"]).await;
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_suffix(env.version().to_string());
     let _guard = settings.bind_to_scope();
@@ -491,19 +478,6 @@ async fn longhorn_not_installed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn structured_output_matches_kubectl() {
     let env = longhorn().await;
-    for name in ["first", "second"] {
-        plugin(
-            &env,
-            &[
-                "create",
-                name,
-                "--volume-backup-policy",
-                "disabled",
-                "--wait",
-            ],
-        )
-        .await
-        .success();
-    }
+    harness::create_ready(&env, &["first", "second"]).await;
     harness::assert_get_matches_kubectl(&env, &[], "systembackups.longhorn.io").await;
 }

@@ -12,10 +12,11 @@ use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::pki::{self, Authority, CertPair};
+use crate::watchdog::Watchdog;
 use crate::{Error, tools};
 
 /// A user the apiserver knows by a static bearer token.
@@ -39,7 +40,7 @@ pub struct ControlPlane {
     users: Vec<TokenUser>,
     authority: Authority,
     processes: Vec<Child>,
-    watchdog: Option<(Child, ChildStdin)>,
+    watchdog: Option<Watchdog>,
 }
 
 impl ControlPlane {
@@ -64,7 +65,7 @@ impl ControlPlane {
         let etcd_bin = tools::install("etcd", None)?;
         let apiserver_bin = tools::install("kube-apiserver", None)?;
         let dir = make_dir()?;
-        let watchdog = spawn_watchdog(&dir)?;
+        let watchdog = Watchdog::start(&dir)?;
         let mut plane = ControlPlane {
             dir: dir.clone(),
             server: String::new(),
@@ -254,9 +255,8 @@ impl ControlPlane {
     }
 
     fn track(&mut self, child: Child) -> Result<(), Error> {
-        if let Some((_, stdin)) = self.watchdog.as_mut() {
-            writeln!(stdin, "{}", child.id())
-                .map_err(io_err("registering a process with the watchdog"))?;
+        if let Some(watchdog) = self.watchdog.as_mut() {
+            watchdog.track(child.id())?;
         }
         self.processes.push(child);
         Ok(())
@@ -297,11 +297,8 @@ impl Drop for ControlPlane {
             let _ = child.wait();
         }
         let _ = fs::remove_dir_all(&self.dir);
-        // Closing the pipe lets the watchdog exit; it finds nothing left to do.
-        if let Some((mut watchdog, stdin)) = self.watchdog.take() {
-            drop(stdin);
-            let _ = watchdog.wait();
-        }
+        // Dropping the watchdog closes its pipe; it finds nothing left to do.
+        self.watchdog.take();
     }
 }
 
@@ -348,30 +345,6 @@ fn make_dir() -> Result<PathBuf, Error> {
         .tempdir()
         .map_err(io_err("creating the ground directory"))?;
     Ok(dir.keep())
-}
-
-/// Starts the watchdog: it reads PIDs from stdin; on EOF (this process gone) it kills
-/// them and removes `dir`. It ignores SIGINT and SIGTERM so a Ctrl-C that reaches the
-/// whole process group still leaves it alive to clean up.
-fn spawn_watchdog(dir: &Path) -> Result<(Child, ChildStdin), Error> {
-    let script = r#"trap '' INT TERM HUP
-pids=""
-while read -r pid; do pids="$pids $pid"; done
-for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-rm -rf "$1"
-"#;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg("watchdog")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(io_err("starting the ground watchdog"))?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    Ok((child, stdin))
 }
 
 /// Asks the kernel for a free loopback port. The port is released before the server
