@@ -116,6 +116,16 @@ pub async fn plugin(env: &Longhorn, args: &[&str]) -> Run {
     run(binary(), full, &[]).await
 }
 
+/// Creates a SystemBackup without volume backups (quick on the ground), and with
+/// `wait` until it is Ready.
+pub async fn create_backup(env: &Longhorn, name: &str, wait: bool) {
+    let mut args = vec!["create", name, "--volume-backup-policy", "disabled"];
+    if wait {
+        args.push("--wait");
+    }
+    plugin(env, &args).await.success();
+}
+
 /// Runs `program` with `args` and extra environment, off the async threads.
 pub async fn run(program: impl AsRef<Path>, args: Vec<String>, env: &[(&str, &str)]) -> Run {
     let program = program.as_ref().to_path_buf();

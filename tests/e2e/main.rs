@@ -1,6 +1,9 @@
 //! End-to-end tests of the plugin on the test ground (docs/testing.md).
 
+mod auth;
+mod completion;
 mod harness;
 mod invocation;
+mod krew;
 mod prompts;
 mod systembackup;

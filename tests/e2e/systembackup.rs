@@ -89,18 +89,7 @@ async fn create_wait_list_describe_delete() {
 async fn output_formats_are_pinned() {
     let env = longhorn().await;
     for name in ["alpha", "beta"] {
-        plugin(
-            &env,
-            &[
-                "create",
-                name,
-                "--volume-backup-policy",
-                "disabled",
-                "--wait",
-            ],
-        )
-        .await
-        .success();
+        harness::create_backup(&env, name, true).await;
     }
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_suffix(env.version().to_string());
