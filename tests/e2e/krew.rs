@@ -58,6 +58,7 @@ async fn kubectl(krew_root: &Path, args: &[&str]) -> Run {
     .await
 }
 
+/// `validate-krew-manifest -skip-install`: structure, platforms, file name.
 async fn validate(manifest: &Path) -> Run {
     harness::run(
         krew_tools().join("validate-krew-manifest"),
@@ -69,6 +70,45 @@ async fn validate(manifest: &Path) -> Run {
         &[],
     )
     .await
+}
+
+/// `validate-krew-manifest` with its own install of every platform, as krew-index CI
+/// runs it: it downloads the `uri` (with `kubectl krew`, which must be on PATH) and
+/// requires a license file among what was installed.
+async fn validate_with_install(manifest: &Path) -> Run {
+    harness::run(
+        krew_tools().join("validate-krew-manifest"),
+        vec!["-manifest".into(), manifest.display().to_string()],
+        &[("PATH", &path_with(&[]))],
+    )
+    .await
+}
+
+/// Serves `file` over HTTP on a loopback port and returns its URL: krew downloads
+/// with `http.Get`, which has no `file://` (test-infrastructure.md §4.3).
+fn serve(file: &Path) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let body = std::fs::read(file).expect("read the archive");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let mut stream = &stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    let name = file.file_name().expect("file name").to_string_lossy();
+    format!("http://{address}/{name}")
 }
 
 fn read_manifest(path: &Path) -> Value {
@@ -188,6 +228,20 @@ async fn install_and_run(name: &str, words: &[&str]) {
         .await
         .success()
         .stderr_has("structural validation OK");
+    // The full check, with the uri served from this machine.
+    let served = work.path().join("served");
+    std::fs::create_dir(&served).expect("dir");
+    let manifest_text = std::fs::read_to_string(&release.manifest).expect("manifest");
+    let uri = read_manifest(&release.manifest)["spec"]["platforms"][0]["uri"]
+        .as_str()
+        .expect("uri")
+        .to_string();
+    let copy = served.join(format!("{name}.yaml"));
+    std::fs::write(&copy, manifest_text.replace(&uri, &serve(&release.archive))).expect("write");
+    validate_with_install(&copy)
+        .await
+        .success()
+        .stderr_has("all 1 spec.platforms installed fine");
 
     let root = work.path().join("krew");
     let manifest = release.manifest.display().to_string();
