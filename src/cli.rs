@@ -58,8 +58,14 @@ pub struct GlobalArgs {
     /// Namespace Longhorn is installed in (default: longhorn-system, or found from the cluster)
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
-    /// Time to wait for a single server request, e.g. 10s, 2m; 0 means no limit
-    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
+    /// Time to wait for a single server request, e.g. 10s, 2m, or whole seconds; 0 means no limit
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "0",
+        value_parser = crate::duration::parse_request_timeout
+    )]
     pub request_timeout: HumanDuration,
     /// Log verbosity as in kubectl: -v=2 requests, -v=4 debug, -v=6 HTTP traffic (never credentials)
     #[arg(

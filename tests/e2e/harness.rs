@@ -105,24 +105,6 @@ impl Run {
     }
 }
 
-/// Creates SystemBackups (no volume backups) and waits until they are Ready.
-pub async fn create_ready(env: &Longhorn, names: &[&str]) {
-    for name in names {
-        plugin(
-            env,
-            &[
-                "create",
-                name,
-                "--volume-backup-policy",
-                "disabled",
-                "--wait",
-            ],
-        )
-        .await
-        .success();
-    }
-}
-
 /// Runs the plugin with `args` against `env` (its kubeconfig and namespace).
 pub async fn plugin(env: &Longhorn, args: &[&str]) -> Run {
     let mut full = vec![
@@ -132,6 +114,16 @@ pub async fn plugin(env: &Longhorn, args: &[&str]) -> Run {
     full.extend(["-n".to_string(), env.namespace().to_string()]);
     full.extend(args.iter().map(|a| a.to_string()));
     run(binary(), full, &[]).await
+}
+
+/// Creates a SystemBackup without volume backups (quick on the ground), and with
+/// `wait` until it is Ready.
+pub async fn create_backup(env: &Longhorn, name: &str, wait: bool) {
+    let mut args = vec!["create", name, "--volume-backup-policy", "disabled"];
+    if wait {
+        args.push("--wait");
+    }
+    plugin(env, &args).await.success();
 }
 
 /// Runs `program` with `args` and extra environment, off the async threads.

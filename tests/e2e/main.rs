@@ -1,7 +1,10 @@
 //! End-to-end tests of the plugin on the test ground (docs/testing.md).
 
+mod auth;
+mod completion;
 mod harness;
 mod invocation;
+mod krew;
 mod prompts;
 mod restore;
 mod schedule;

@@ -88,7 +88,9 @@ async fn create_wait_list_describe_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_formats_are_pinned() {
     let env = longhorn().await;
-    harness::create_ready(&env, &["alpha", "beta"]).await;
+    for name in ["alpha", "beta"] {
+        harness::create_backup(&env, name, true).await;
+    }
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_suffix(env.version().to_string());
     let _guard = settings.bind_to_scope();
@@ -478,6 +480,8 @@ async fn longhorn_not_installed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn structured_output_matches_kubectl() {
     let env = longhorn().await;
-    harness::create_ready(&env, &["first", "second"]).await;
+    for name in ["first", "second"] {
+        harness::create_backup(&env, name, true).await;
+    }
     harness::assert_get_matches_kubectl(&env, &[], "systembackups.longhorn.io").await;
 }
