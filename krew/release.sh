@@ -80,8 +80,8 @@ spec:
     longhorn-manager cannot, with kubectl-style flags and output.
     Usage: $usage --help
   caveats: |
-    Shell completion of "$usage …" needs one more link, which krew cannot
-    install (kubernetes-sigs/krew#812):
+    Shell completion of "$usage …" needs one more link,
+    which krew cannot install (kubernetes-sigs/krew#812):
       ln -s "\$(command -v kubectl-${name//-/_})" "\$(dirname "\$(command -v kubectl-${name//-/_})")/kubectl_complete-${name//-/_}"
   platforms:
   - selector:

@@ -58,8 +58,14 @@ pub struct GlobalArgs {
     /// Namespace Longhorn is installed in (default: longhorn-system, or found from the cluster)
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
-    /// Time to wait for a single server request, e.g. 10s, 2m; 0 means no limit
-    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
+    /// Time to wait for a single server request, e.g. 10s, 2m, or whole seconds; 0 means no limit
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "0",
+        value_parser = crate::duration::parse_request_timeout
+    )]
     pub request_timeout: HumanDuration,
     /// Log verbosity as in kubectl: -v=2 requests, -v=4 debug, -v=6 HTTP traffic (never credentials)
     #[arg(
@@ -273,6 +279,7 @@ pub struct RestoreListArgs {
 pub struct RestoreDeleteArgs {
     #[arg(required = true, add = ArgValueCompleter::new(system_restore_names))]
     pub names: Vec<String>,
+    /// Don't ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
 }
@@ -348,12 +355,12 @@ pub enum ScheduleCommand {
 
 #[derive(Debug, Args)]
 pub struct ScheduleCreateArgs {
-    /// Name of the RecurringJob (lower case, [a-z0-9_.-], at most 40 characters)
+    /// Name of the RecurringJob: 2 to 40 lower case letters, digits, '-' or '.'
     pub name: String,
     /// When to run: a 5-field cron expression or a descriptor such as @daily or "@every 12h"
     #[arg(long, value_name = "EXPR")]
     pub cron: String,
-    /// How many system backups made by this job to keep
+    /// How many system backups made by this job to keep: 1 to the cluster's recurring-job-max-retention (default 100)
     #[arg(
         long,
         value_name = "N",
@@ -364,8 +371,10 @@ pub struct ScheduleCreateArgs {
     /// Volume backup policy of the backups it makes
     #[arg(long, value_name = "POLICY", default_value = "if-not-present")]
     pub volume_backup_policy: VolumeBackupPolicy,
+    /// client: only print the object; server: have Longhorn's webhooks check it, persist nothing
     #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRun>,
+    /// Output format for the created object: wide, json, yaml or name
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 }
@@ -385,14 +394,19 @@ pub struct ScheduleListArgs {
 pub struct ScheduleSetArgs {
     #[arg(add = ArgValueCompleter::new(recurring_job_names))]
     pub name: String,
+    /// New schedule: a 5-field cron expression or a descriptor such as @daily or "@every 12h"
     #[arg(long, value_name = "EXPR")]
     pub cron: Option<String>,
+    /// New number of system backups made by this job to keep
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub retain: Option<i64>,
+    /// New volume backup policy of the backups it makes
     #[arg(long, value_name = "POLICY")]
     pub volume_backup_policy: Option<VolumeBackupPolicy>,
+    /// client: only print the changed object; server: have Longhorn's webhooks check it, change nothing
     #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRun>,
+    /// Output format for the changed object: wide, json, yaml or name
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 }
@@ -401,6 +415,7 @@ pub struct ScheduleSetArgs {
 pub struct ScheduleDeleteArgs {
     #[arg(required = true, add = ArgValueCompleter::new(recurring_job_names))]
     pub names: Vec<String>,
+    /// Don't ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
 }
@@ -409,9 +424,10 @@ pub struct ScheduleDeleteArgs {
 pub struct ScheduleRunArgs {
     #[arg(add = ArgValueCompleter::new(recurring_job_names))]
     pub name: String,
-    /// Wait until the SystemBackup the run makes is Ready
+    /// Wait until the SystemBackup the run makes is Ready (fails at once on Error)
     #[arg(long)]
     pub wait: bool,
+    /// How long --wait waits, e.g. 30m, 2h; 0 waits forever
     #[arg(long, value_name = "DURATION", default_value = "1h")]
     pub timeout: HumanDuration,
 }
@@ -428,12 +444,14 @@ pub struct RestoreArgs {
     /// Follow the restore until Completed (fails at once on Error)
     #[arg(long)]
     pub wait: bool,
+    /// How long --wait waits, e.g. 30m, 2h; 0 waits forever
     #[arg(long, value_name = "DURATION", default_value = "2h")]
     pub timeout: HumanDuration,
     /// Restore a backup taken by a different Longhorn minor version (Longhorn does not support it)
     #[arg(long)]
     pub allow_version_skew: bool,
-    /// Where an nfs:// or cifs:// backup target is mounted here, to read the backup's cfg
+    /// Where an nfs:// or cifs:// backup target is mounted here, to read the backup's cfg and
+    /// bundle (the engine image check, and what will be restored)
     #[arg(long, value_name = "DIR")]
     pub mount_path: Option<PathBuf>,
     #[command(subcommand)]

@@ -17,6 +17,7 @@ use clap_complete::engine::CompletionCandidate;
 
 use crate::cli::{Cli, GlobalArgs, Shell};
 use crate::invocation::{self, GROUP_ALIASES, GROUP_COMMAND, Invocation};
+use crate::longhorn::recurring;
 use crate::longhorn::resources::{LonghornKind, RECURRING_JOB, SYSTEM_BACKUP, SYSTEM_RESTORE};
 use crate::session::Session;
 
@@ -28,9 +29,18 @@ const CLUSTER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Cluster flags typed on the line being completed.
 static LINE_FLAGS: OnceLock<GlobalArgs> = OnceLock::new();
 
-/// A static completion script for `bin_name`.
+/// A static completion script for `bin_name`. Started as `kubectl-longhorn`, the
+/// binary wants `systembackup` first, and so does its script.
 pub fn script(shell: Shell, bin_name: &str) -> String {
-    let mut command = Cli::command();
+    let mut command = if Invocation::from_argv0(&bin_name.into()).vendor_form {
+        clap::Command::new(bin_name.to_string()).subcommand(
+            Cli::command()
+                .name(GROUP_COMMAND)
+                .visible_aliases(GROUP_ALIASES),
+        )
+    } else {
+        Cli::command()
+    };
     let mut out = Vec::new();
     match shell {
         Shell::Bash => {
@@ -49,7 +59,22 @@ pub fn script(shell: Shell, bin_name: &str) -> String {
             &mut out,
         ),
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let text = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        Shell::Bash => fix_bash_states(&text, bin_name),
+        _ => text,
+    }
+}
+
+/// clap_complete's bash script tracks the subcommand typed so far in `$cmd`, spelling
+/// a `-` of the binary name `__` there but `__subcmd__` in the `case` arms that read
+/// it, so with a hyphenated name (all of ours) no arm matches and nothing after the
+/// first word completes (clap-rs/clap#6421, open). Spell the arms like `$cmd`.
+fn fix_bash_states(script: &str, bin_name: &str) -> String {
+    const SEP: &str = "__subcmd__";
+    let arms = format!("{}{SEP}", bin_name.replace('-', SEP));
+    let state = format!("{}{SEP}", bin_name.replace('-', "__"));
+    script.replace(&arms, &state)
 }
 
 /// kubectl's plugin-completion protocol: `words` are the plugin's arguments with the
@@ -91,17 +116,30 @@ fn candidates(invocation: &Invocation, words: &[OsString]) -> Vec<String> {
     let mut args = vec![OsString::from(invocation.verb_display())];
     args.extend(verb_words);
     let index = args.len() - 1;
+    let typed = args[index].to_string_lossy().into_owned();
     // As Cobra does: flags only once the word starts with '-'.
-    let wants_flags = args[index].to_string_lossy().starts_with('-');
+    let wants_flags = typed.starts_with('-');
     match clap_complete::engine::complete(&mut command, args, index, None) {
         Ok(found) => found
             .into_iter()
             .filter(|c| !c.is_hide_set())
-            .map(|c| c.get_value().to_string_lossy().into_owned())
+            .map(|c| own_name(&c, &typed))
             .filter(|value| wants_flags || !value.starts_with('-'))
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// clap_complete offers one word per subcommand, the alphabetically first of its name
+/// and visible aliases (`get` for `list`, `recurringjob` for `schedule`). Offer the
+/// command's own name when it fits what was typed, as Cobra does.
+fn own_name(candidate: &CompletionCandidate, typed: &str) -> String {
+    let value = candidate.get_value().to_string_lossy().into_owned();
+    candidate
+        .get_id()
+        .and_then(|id| id.strip_prefix("command::"))
+        .filter(|name| name.starts_with(typed))
+        .map_or(value, str::to_string)
 }
 
 /// The cluster flags among `words`, read leniently (the line is unfinished).
@@ -139,8 +177,13 @@ fn line_flags(words: &[OsString]) -> GlobalArgs {
     flags
 }
 
-/// Names of `kind` in the cluster starting with `current`; empty on any failure.
-fn live_names(kind: LonghornKind, current: &OsStr) -> Vec<CompletionCandidate> {
+/// Names of `kind` in the cluster starting with `current` whose object passes `keep`;
+/// empty on any failure.
+fn live_names(
+    kind: LonghornKind,
+    current: &OsStr,
+    keep: fn(&serde_json::Value) -> bool,
+) -> Vec<CompletionCandidate> {
     let prefix = current.to_string_lossy().into_owned();
     let flags = LINE_FLAGS.get().cloned().unwrap_or_default();
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -164,6 +207,7 @@ fn live_names(kind: LonghornKind, current: &OsStr) -> Vec<CompletionCandidate> {
             Some(
                 items
                     .iter()
+                    .filter(|o| keep(o))
                     .map(|o| crate::object::name(o).to_string())
                     .collect::<Vec<_>>(),
             )
@@ -181,15 +225,18 @@ fn live_names(kind: LonghornKind, current: &OsStr) -> Vec<CompletionCandidate> {
 }
 
 pub fn system_backup_names(current: &OsStr) -> Vec<CompletionCandidate> {
-    live_names(SYSTEM_BACKUP, current)
+    live_names(SYSTEM_BACKUP, current, |_| true)
 }
 
+/// Only jobs of task system-backup: `schedule` refuses the others.
 pub fn recurring_job_names(current: &OsStr) -> Vec<CompletionCandidate> {
-    live_names(RECURRING_JOB, current)
+    live_names(RECURRING_JOB, current, |job| {
+        recurring::task(job) == recurring::TASK
+    })
 }
 
 pub fn system_restore_names(current: &OsStr) -> Vec<CompletionCandidate> {
-    live_names(SYSTEM_RESTORE, current)
+    live_names(SYSTEM_RESTORE, current, |_| true)
 }
 
 #[cfg(test)]
@@ -215,6 +262,19 @@ mod tests {
         let verb = Invocation::from_argv0(&"kubectl_complete-longhorn_systembackup".into());
         let out = kubectl_complete(&verb, &words(&["sch"]));
         assert!(out.starts_with("schedule\n"), "{out}");
+    }
+
+    #[test]
+    fn offers_commands_by_their_own_names() {
+        let verb = Invocation::from_argv0(&"kubectl_complete-longhorn_systembackup".into());
+        let out = kubectl_complete(&verb, &words(&[""]));
+        let offered: Vec<&str> = out.lines().collect();
+        for name in ["list", "schedule", "create", "completion"] {
+            assert!(offered.contains(&name), "{name} missing: {out}");
+        }
+        assert!(!offered.contains(&"get") && !offered.contains(&"recurringjob"));
+        // A visible alias still completes when only it fits.
+        assert_eq!(kubectl_complete(&verb, &words(&["ge"])), "get\n:4\n");
     }
 
     #[test]
@@ -257,5 +317,20 @@ mod tests {
         let bash = script(Shell::Bash, "kubectl-longhorn-systembackup");
         assert!(bash.contains("kubectl-longhorn-systembackup") && bash.contains("schedule"));
         assert!(script(Shell::Fish, "x").contains("complete -c x"));
+    }
+
+    #[test]
+    fn bash_case_arms_match_the_state_variable() {
+        let bash = script(Shell::Bash, "kubectl-longhorn-systembackup");
+        assert!(bash.contains("cmd=\"kubectl__longhorn__systembackup__subcmd__create\""));
+        assert!(bash.contains("\n        kubectl__longhorn__systembackup__subcmd__create)\n"));
+        assert!(!bash.contains("kubectl__subcmd__"), "{bash}");
+    }
+
+    #[test]
+    fn vendor_script_starts_with_the_group_word() {
+        let bash = script(Shell::Bash, "kubectl-longhorn");
+        assert!(bash.contains("kubectl__longhorn,systembackup)"), "{bash}");
+        assert!(bash.contains("kubectl__longhorn__subcmd__systembackup,create)"));
     }
 }

@@ -113,6 +113,16 @@ impl FromStr for HumanDuration {
     }
 }
 
+/// kubectl's `--request-timeout` (client-go `clientcmd.ParseTimeout`): a whole number
+/// of seconds, or a duration with units; 0 means no limit.
+pub fn parse_request_timeout(input: &str) -> Result<HumanDuration, ParseDurationError> {
+    let input = input.trim();
+    match input.parse::<u64>() {
+        Ok(seconds) => Ok(HumanDuration(Duration::from_secs(seconds))),
+        Err(_) => input.parse(),
+    }
+}
+
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs();
@@ -184,6 +194,18 @@ mod tests {
         let err = "-5m".parse::<HumanDuration>().unwrap_err();
         assert_eq!(err.reason, "negative");
         assert!(err.to_string().contains("use a number with a unit"));
+    }
+
+    #[test]
+    fn request_timeout_takes_seconds_or_a_duration() {
+        let parse = |s| parse_request_timeout(s).map(|d| d.0);
+        assert_eq!(parse("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse("0"), Ok(Duration::ZERO));
+        assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["-5", "-1s", "abc", "5 s", ""] {
+            assert!(parse(bad).is_err(), "{bad} should be rejected");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod cron;
 pub mod deletion;
 pub mod duration;
 pub mod error;
+pub mod exec_auth;
 pub mod files;
 pub mod invocation;
 pub mod listing;

@@ -1,12 +1,17 @@
 //! `-v=N` as in kubectl: 0 warnings, 2 requests, 4 debug, 6+ HTTP traffic. Logs go to
-//! stderr. Credentials never reach the log: kube-rs logs request lines and status, not
-//! headers, and no module of ours logs secrets or tokens.
+//! stderr, coloured only on a terminal. Credentials never reach the log: kube-rs logs
+//! request lines and status, not headers, and no module of ours logs secrets or tokens
+//! (tests/e2e/auth.rs checks this at -v=6).
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
 pub fn init(verbosity: u8) {
     let filter = match verbosity {
-        0 | 1 => "warn",
+        // kube-client logs every failed request at ERROR ("failed with error …") before
+        // the error reaches us; by default the user sees only our one-line message.
+        0 | 1 => "warn,kube_client::client::builder=off",
         2 | 3 => "info,kube=info",
         4 | 5 => "debug,kube=debug,hyper=info,h2=info,rustls=info,tower=info",
         _ => "trace,hyper=debug,h2=info,rustls=info,tower=debug",
@@ -16,6 +21,7 @@ pub fn init(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .try_init();
 }

@@ -6,12 +6,17 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::client::ClientBuilder;
+use kube::config::{ExecConfig, KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use secrecy::SecretString;
 use tokio::sync::OnceCell;
+use tower::buffer::BufferLayer;
+use tower::filter::AsyncFilterLayer;
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result, from_kube};
+use crate::exec_auth;
 use crate::longhorn;
 
 /// Where output goes and whether a person is watching.
@@ -86,7 +91,23 @@ impl Session {
             .to_string()
             .trim_end_matches('/')
             .to_string();
-        let client = Client::try_from(config).map_err(|e| from_kube(e, &server))?;
+        // As client-go: a token in the kubeconfig wins over the helper.
+        let has_token = config.auth_info.token.is_some() || config.auth_info.token_file.is_some();
+        let token = match config.auth_info.exec.take().filter(|_| !has_token) {
+            Some(exec) => exec_credential(&mut config, exec).await?,
+            None => None,
+        };
+        let client = match token {
+            None => Client::try_from(config),
+            // The filter clones the service it wraps; a buffer makes kube's stack cloneable.
+            Some(token) => ClientBuilder::try_from(config).map(|builder| {
+                builder
+                    .with_layer(&BufferLayer::new(64))
+                    .with_layer(&AsyncFilterLayer::new(token))
+                    .build()
+            }),
+        }
+        .map_err(|e| from_kube(e, &server))?;
         Ok(Session {
             client,
             server,
@@ -128,6 +149,30 @@ impl Session {
     pub fn namespace_is_explicit(&self) -> bool {
         self.namespace_flag.is_some()
     }
+}
+
+/// Runs the user's credential helper once (see [`exec_auth`]): a client certificate
+/// becomes the TLS identity, a token is returned for the request filter.
+async fn exec_credential(
+    config: &mut Config,
+    exec: ExecConfig,
+) -> Result<Option<exec_auth::Token>> {
+    use base64::Engine;
+    let credential = {
+        let exec = exec.clone();
+        tokio::task::spawn_blocking(move || exec_auth::run(&exec))
+            .await
+            .map_err(|e| Error::Kubeconfig(format!("the credential helper stopped: {e}")))??
+    };
+    if let Some((cert, key)) = &credential.certificate {
+        let encode = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+        config.auth_info.client_certificate_data = Some(encode(cert));
+        config.auth_info.client_key_data = Some(SecretString::from(encode(key)));
+    }
+    Ok(credential
+        .token
+        .is_some()
+        .then(|| exec_auth::Token::new(exec, credential)))
 }
 
 /// The kubeconfig kubectl would use: `--kubeconfig` alone, else `$KUBECONFIG`

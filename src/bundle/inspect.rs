@@ -133,6 +133,16 @@ fn refuse(path: &Path, message: impl fmt::Display) -> Error {
 /// Reads and lints the bundle at `path`. A file that is not a readable, safe zip is an
 /// error; everything restore would trip over is a finding in the report.
 pub fn inspect(path: &Path, limits: Limits) -> Result<Report> {
+    inspect_as(path, None, limits)
+}
+
+/// [`inspect`] for the bundle of SystemBackup `backup` (e.g. downloaded under another
+/// file name): restore reads `<backup>/yamls/`, so that is the folder checked.
+pub fn inspect_backup(path: &Path, backup: &str, limits: Limits) -> Result<Report> {
+    inspect_as(path, Some(backup), limits)
+}
+
+fn inspect_as(path: &Path, backup: Option<&str>, limits: Limits) -> Result<Report> {
     let file = File::open(path).map_err(|e| refuse(path, format!("cannot open: {e}")))?;
     let (bytes, sha256) =
         super::digest(path).map_err(|e| refuse(path, format!("cannot read: {e}")))?;
@@ -161,7 +171,10 @@ pub fn inspect(path: &Path, limits: Limits) -> Result<Report> {
         volumes: Vec::new(),
         findings: Vec::new(),
     };
-    report.name = top_level_name(path, &entries, &mut report);
+    report.name = match backup {
+        Some(backup) => backup_folder(backup, &entries, &mut report),
+        None => top_level_name(path, &entries, &mut report),
+    };
     let name = report.name.clone();
     if name.is_empty() {
         return Ok(report);
@@ -374,6 +387,23 @@ fn top_level_name(path: &Path, entries: &[Entry], report: &mut Report) -> String
         ));
     }
     name
+}
+
+/// The folder of SystemBackup `backup`, or an error finding when the zip has none.
+fn backup_folder(backup: &str, entries: &[Entry], report: &mut Report) -> String {
+    let folders: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|e| e.path.split('/').next())
+        .collect();
+    if folders.contains(backup) {
+        return backup.to_string();
+    }
+    let found: Vec<&str> = folders.into_iter().collect();
+    report.error(format!(
+        "the bundle's top-level folder is {}, not {backup:?}; Longhorn's restore reads {backup}/yamls/ and would restore nothing while reporting Completed",
+        if found.is_empty() { "missing".to_string() } else { found.join(", ") }
+    ));
+    String::new()
 }
 
 /// A reader that fails once more than `limit` bytes come out (the declared size can

@@ -82,10 +82,19 @@ async fn start(session: &Session, args: &RestoreArgs) -> Result<()> {
     }
     restore::check_volumes_detached(session, namespace).await?;
     restore::check_no_restore_running(session, namespace).await?;
+    // Longhorn's restore controller does nothing while the target is unreachable.
+    install::check_backup_target(session, namespace, cluster_version)
+        .await
+        .map_err(|e| {
+            Error::invalid(format!(
+                "{e}; Longhorn's restore would not start until it is"
+            ))
+        })?;
 
-    // The cfg in the backup target names the images the restore runs with.
+    // The cfg in the backup target names the images the restore runs with; the zip
+    // says what it restores.
     let version = sb::version(&backup).unwrap_or_default().to_string();
-    let config = match store::open_cluster_target(
+    let (config, contents) = match store::open_cluster_target(
         session,
         namespace,
         None,
@@ -93,19 +102,24 @@ async fn start(session: &Session, args: &RestoreArgs) -> Result<()> {
     )
     .await
     {
-        Ok((store, _)) => store.config(&version, backup_name).await?,
+        Ok((store, _)) => {
+            let config = store.config(&version, backup_name).await?.ok_or_else(|| {
+                Error::Store(format!(
+                    "systembackup {backup_name:?} has no system-backup.cfg in the backup target ({}): Longhorn cannot restore it (its upload never finished, or it was deleted there)",
+                    store.url.display()
+                ))
+            })?;
+            restore::check_engine_image(session, namespace, &config.engine_image).await?;
+            let contents = read_bundle(&store, &version, backup_name).await?;
+            (Some(config), Some(contents))
+        }
         Err(e) => {
-            notes.push(format!("could not read the backup's system-backup.cfg ({e}); the engine image was not checked"));
-            None
+            notes.push(format!(
+                "the backup target could not be read here ({e}); the engine image and the bundle were not checked"
+            ));
+            (None, None)
         }
     };
-    if let Some(config) = &config {
-        restore::check_engine_image(session, namespace, &config.engine_image).await?;
-    } else if notes.iter().all(|n| !n.contains("system-backup.cfg")) {
-        return Err(Error::Store(format!(
-            "systembackup {backup_name:?} has no system-backup.cfg in the backup target: Longhorn cannot restore it (its upload never finished)"
-        )));
-    }
 
     let mut plan = format!(
         "Restore the Longhorn system in namespace {namespace} from systembackup {backup_name:?}:\n"
@@ -120,12 +134,22 @@ async fn start(session: &Session, args: &RestoreArgs) -> Result<()> {
             config.engine_image, config.manager_image
         ));
     }
-    plan.push_str("  Restores:      CRDs, Longhorn settings, engine images, volumes, recurring jobs, backing images, backup targets,\n                 and Longhorn's DaemonSets, Deployments, Services, ConfigMaps, RBAC, StorageClasses, PVs and PVCs\n");
+    match &contents {
+        Some(contents) => {
+            plan.push_str("  Restores (objects in the bundle, in restore order):\n");
+            for (kind, count) in &contents.kinds {
+                plan.push_str(&format!("    {kind:<25} {count}\n"));
+            }
+        }
+        None => plan.push_str("  Restores:      CRDs, Longhorn settings, engine images, volumes, recurring jobs, backing images, backup targets,\n                 and Longhorn's DaemonSets, Deployments, Services, ConfigMaps, RBAC, StorageClasses, PVs and PVCs\n"),
+    }
     plan.push_str("Existing volumes, PVs and PVCs are not overwritten.\n");
     for note in &notes {
         plan.push_str(&format!("Note: {note}\n"));
     }
-    if !args.yes && !session.terminal.can_prompt() {
+    let ask = !args.yes && session.terminal.can_prompt();
+    if !ask {
+        // No question is drawn: the plan still goes to the log.
         eprint!("{plan}");
     }
     if !prompt::confirm(
@@ -164,6 +188,36 @@ async fn start(session: &Session, args: &RestoreArgs) -> Result<()> {
         "{}/{name} condition met\n",
         SYSTEM_RESTORE.kind_group()
     ))
+}
+
+/// Downloads the backup's zip to a temporary file and reads what it restores.
+async fn read_bundle(
+    store: &store::Store,
+    version: &str,
+    backup: &str,
+) -> Result<restore::BundleContents> {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new()
+        .map_err(Error::io("creating a temporary file for the bundle"))?;
+    store
+        .download(
+            version,
+            backup,
+            |chunk| {
+                file.write_all(chunk)
+                    .map_err(Error::io("writing the bundle to a temporary file"))
+            },
+            |_, _| {},
+        )
+        .await?;
+    let backup = backup.to_string();
+    tokio::task::spawn_blocking(move || {
+        let contents = restore::read_bundle(file.path(), &backup);
+        drop(file);
+        contents
+    })
+    .await
+    .map_err(|e| Error::invalid(format!("reading the bundle: {e}")))?
 }
 
 /// Pending → Downloading → Unpacking → Restoring → Completed, failing fast on Error.

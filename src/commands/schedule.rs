@@ -1,7 +1,7 @@
 //! `schedule` (alias `recurringjob`): RecurringJobs (recurringjobs.longhorn.io) of
 //! task `system-backup` — create, list, describe, set, delete, and run now.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::api::{self, Selector};
 use crate::cli::{
-    DryRun, ScheduleCommand, ScheduleCreateArgs, ScheduleListArgs, ScheduleRunArgs, ScheduleSetArgs,
+    DryRun, ScheduleCommand, ScheduleCreateArgs, ScheduleDeleteArgs, ScheduleListArgs,
+    ScheduleRunArgs, ScheduleSetArgs,
 };
 use crate::cron::{self, Schedule};
 use crate::deletion::{self, Request, Targets};
@@ -37,21 +38,47 @@ pub async fn run(session: &Session, command: &ScheduleCommand) -> Result<()> {
         ScheduleCommand::List(args) => list(session, args).await,
         ScheduleCommand::Describe(args) => describe(session, &args.name).await,
         ScheduleCommand::Set(args) => set(session, args).await,
-        ScheduleCommand::Delete(args) => {
-            let request = Request {
-                kind: RECURRING_JOB,
-                targets: Targets::Names(&args.names),
-                yes: args.yes,
-                wait: Some(None),
-                before_delete: None,
-                consequences: vec![
-                    "The SystemBackups they made stay; delete them with kubectl longhorn systembackup delete -l recurring-job.longhorn.io/system-backup=NAME.".into(),
-                ],
-            };
-            deletion::run(session, request).await
-        }
+        ScheduleCommand::Delete(args) => delete(session, args).await,
         ScheduleCommand::Run(args) => run_now(session, args).await,
     }
+}
+
+/// `delete NAME…`: the RecurringJobs go (and with them their CronJobs); the
+/// SystemBackups they made stay, which the prompt and the outcome both say.
+async fn delete(session: &Session, args: &ScheduleDeleteArgs) -> Result<()> {
+    let namespace = session.namespace().await?;
+    let mut kept = Vec::new();
+    for name in &args.names {
+        let count = owned_backups(session, namespace, name).await?.len();
+        if count > 0 {
+            kept.push(format!(
+                "The {count} SystemBackup(s) made by {name} stay; delete them with: kubectl longhorn systembackup delete -l {}={name}",
+                labels::RECURRING_JOB_SYSTEM_BACKUP
+            ));
+        }
+    }
+    if kept.is_empty() {
+        kept.push(
+            "SystemBackups a RecurringJob made stay when it is deleted; these jobs have made none."
+                .into(),
+        );
+    }
+    let request = Request {
+        kind: RECURRING_JOB,
+        targets: Targets::Names(&args.names),
+        yes: args.yes,
+        wait: Some(None),
+        before_delete: None,
+        consequences: kept.clone(),
+    };
+    deletion::run(session, request).await?;
+    if args.yes {
+        // Nobody saw the prompt: say it now.
+        for line in kept {
+            eprintln!("{line}");
+        }
+    }
+    Ok(())
 }
 
 /// The cron expression, checked as Longhorn checks it (robfig/cron v1.2.0).
@@ -117,11 +144,15 @@ async fn create(session: &Session, args: &ScheduleCreateArgs) -> Result<()> {
     print_changed(&created, format, suffix)?;
     if format.is_table() && !params.dry_run {
         let zone = cron::time_zone(None).map_err(|e| Error::invalid(e.to_string()))?;
-        if let Some(next) = schedule.next_runs(Timestamp::now(), &zone, 1).first() {
-            eprintln!(
+        match schedule.next_runs(Timestamp::now(), &zone, 1).first() {
+            Some(next) => eprintln!(
                 "First run: {} (Kubernetes runs Longhorn's CronJob in UTC)",
                 next.strftime("%Y-%m-%d %H:%M %Z")
-            );
+            ),
+            None => eprintln!(
+                "Warning: {:?} matches no date in the next five years, so the job never runs; change it with kubectl longhorn systembackup schedule set {} --cron EXPR",
+                args.cron, args.name
+            ),
         }
     }
     Ok(())
@@ -521,6 +552,16 @@ async fn run_now(session: &Session, args: &ScheduleRunArgs) -> Result<()> {
             args.name
         ))
     })?;
+    // The run's backup is the one that was not there before (names are random).
+    let before: BTreeSet<String> = if args.wait {
+        owned_backups(session, namespace, &args.name)
+            .await?
+            .iter()
+            .map(|b| object::name(b).to_string())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     let job_object = job_from_cron_job(&cron_job);
     let created = api::create(
         session,
@@ -530,18 +571,15 @@ async fn run_now(session: &Session, args: &ScheduleRunArgs) -> Result<()> {
         &PostParams::default(),
     )
     .await?;
-    let started = object::creation_timestamp(&created)
-        .unwrap_or_default()
-        .to_string();
     output::stdout(&format!("job.batch/{} created\n", object::name(&created)))?;
     if !args.wait {
         return Ok(());
     }
-    let backup = first_backup_after(
+    let backup = new_backup(
         session,
         namespace,
         &args.name,
-        &started,
+        &before,
         args.timeout.as_limit(),
     )
     .await?;
@@ -561,6 +599,21 @@ async fn run_now(session: &Session, args: &ScheduleRunArgs) -> Result<()> {
     ))
 }
 
+/// The SystemBackups labelled as made by `job`.
+async fn owned_backups(session: &Session, namespace: &str, job: &str) -> Result<Vec<Value>> {
+    let selector = Selector {
+        labels: Some(format!("{}={job}", labels::RECURRING_JOB_SYSTEM_BACKUP)),
+        ..Default::default()
+    };
+    api::list_items(
+        session,
+        &SYSTEM_BACKUP.api_resource(),
+        Some(namespace),
+        selector,
+    )
+    .await
+}
+
 /// The Job `kubectl create job --from=cronjob/NAME` makes: the CronJob's job
 /// template, a `-manual-` name, the instantiate annotation, and the CronJob as owner.
 pub fn job_from_cron_job(cron_job: &Value) -> Value {
@@ -570,11 +623,13 @@ pub fn job_from_cron_job(cron_job: &Value) -> Value {
         .pointer("/spec/jobTemplate")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let mut annotations = template
-        .pointer("/metadata/annotations")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    annotations["cronjob.kubernetes.io/instantiate"] = json!("manual");
+    // kubectl sets the instantiate annotation first; the template's own win.
+    let mut annotations = json!({"cronjob.kubernetes.io/instantiate": "manual"});
+    if let Some(Value::Object(own)) = template.pointer("/metadata/annotations") {
+        for (key, value) in own {
+            annotations[key] = value.clone();
+        }
+    }
     let job_name: String = format!("{name}-manual-{suffix}").chars().take(63).collect();
     json!({
         "apiVersion": "batch/v1",
@@ -596,12 +651,12 @@ pub fn job_from_cron_job(cron_job: &Value) -> Value {
     })
 }
 
-/// Watches the job's SystemBackups until one created at or after `since` appears.
-async fn first_backup_after(
+/// Watches the job's SystemBackups until one that is not in `before` appears.
+async fn new_backup(
     session: &Session,
     namespace: &str,
     job: &str,
-    since: &str,
+    before: &BTreeSet<String>,
     timeout: Option<std::time::Duration>,
 ) -> Result<String> {
     let selector = format!("{}={job}", labels::RECURRING_JOB_SYSTEM_BACKUP);
@@ -613,10 +668,11 @@ async fn first_backup_after(
         timeout,
         &format!("{}/{job}", SYSTEM_BACKUP.plural),
         |object| {
-            if object::creation_timestamp(object).unwrap_or_default() >= since {
-                Step::Done(object::name(object).to_string())
-            } else {
+            let name = object::name(object);
+            if before.contains(name) {
                 Step::Continue
+            } else {
+                Step::Done(name.to_string())
             }
         },
     )

@@ -27,8 +27,21 @@ pub async fn for_object(
     };
     let mut events =
         api::list_items(session, &resources::events(), Some(namespace), selector).await?;
-    events.sort_by(|a, b| last_seen(a).cmp(last_seen(b)));
+    // Timestamps have second precision; within a second, write order.
+    events.sort_by(|a, b| {
+        last_seen(a)
+            .cmp(last_seen(b))
+            .then_with(|| written(a).cmp(&written(b)))
+    });
     Ok(events)
+}
+
+fn written(event: &Value) -> u64 {
+    event
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn last_seen(event: &Value) -> &str {

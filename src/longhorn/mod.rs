@@ -2,6 +2,7 @@
 //! version, and how to read SystemBackup objects. Facts come from
 //! `longhorn-system-backup.md`; the section is cited where behaviour depends on it.
 
+pub mod backup_target;
 pub mod events;
 pub mod install;
 pub mod recurring;

@@ -9,6 +9,7 @@ use super::LonghornVersion;
 use super::resources::{ENGINE_IMAGE, SYSTEM_BACKUP, SYSTEM_RESTORE, VOLUME, labels};
 use super::systembackup::{self as sb, STATE_READY};
 use crate::api::{self, Selector};
+use crate::bundle;
 use crate::error::{Error, Result};
 use crate::object;
 use crate::session::Session;
@@ -182,6 +183,71 @@ pub async fn check_engine_image(session: &Session, namespace: &str, image: &str)
     }
 }
 
+/// The List kinds Longhorn's rollout acts on, in the order it restores them
+/// (longhorn-system-backup.md §3.2, §7.3), with the folder whose scheme decodes them.
+const RESTORED_KINDS: [(&str, &str); 19] = [
+    ("apiextensions", "CustomResourceDefinition"),
+    ("kubernetes", "DaemonSet"),
+    ("longhorn", "EngineImage"),
+    ("longhorn", "Setting"),
+    ("kubernetes", "Service"),
+    ("kubernetes", "ServiceAccount"),
+    ("kubernetes", "ClusterRole"),
+    ("kubernetes", "ClusterRoleBinding"),
+    ("kubernetes", "Role"),
+    ("kubernetes", "RoleBinding"),
+    ("kubernetes", "StorageClass"),
+    ("kubernetes", "ConfigMap"),
+    ("kubernetes", "Deployment"),
+    ("longhorn", "BackupTarget"),
+    ("longhorn", "BackingImage"),
+    ("longhorn", "RecurringJob"),
+    ("longhorn", "Volume"),
+    ("kubernetes", "PersistentVolume"),
+    ("kubernetes", "PersistentVolumeClaim"),
+];
+
+/// What Longhorn's rollout would restore from a bundle: objects per kind, in restore
+/// order (kinds with no file are left out).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BundleContents {
+    pub kinds: Vec<(&'static str, usize)>,
+}
+
+/// Reads the bundle of SystemBackup `backup` as the rollout does (`bundle::inspect`):
+/// the List files directly in `<backup>/yamls/{apiextensions,kubernetes,longhorn}/`.
+/// Refuses, with the first such finding, what would fail the restore (a file that does
+/// not decode) or make it restore nothing (no top-level folder named `backup`).
+pub fn read_bundle(path: &std::path::Path, backup: &str) -> Result<BundleContents> {
+    let report = bundle::inspect::inspect_backup(path, backup, bundle::inspect::Limits::default())?;
+    if let Some(finding) = report
+        .findings
+        .iter()
+        .find(|f| f.severity == bundle::inspect::Severity::Error)
+    {
+        return Err(Error::File {
+            path: path.to_path_buf(),
+            message: finding.message.clone(),
+        });
+    }
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for file in report.files.iter().filter(|f| f.restored) {
+        let folder = file.path.rsplit('/').nth(1).unwrap_or_default();
+        let kind = file.kind.strip_suffix("List").unwrap_or(&file.kind);
+        *counts.entry(format!("{folder}/{kind}")).or_default() += file.count;
+    }
+    Ok(BundleContents {
+        kinds: RESTORED_KINDS
+            .iter()
+            .filter_map(|(folder, kind)| {
+                counts
+                    .get(&format!("{folder}/{kind}"))
+                    .map(|count| (*kind, *count))
+            })
+            .collect(),
+    })
+}
+
 /// A name for a new SystemRestore of `backup`: `<backup>-restore-<UTC time>`.
 pub fn restore_name(backup: &str, now: jiff::Timestamp) -> String {
     let stamp = now.strftime("%Y%m%d-%H%M%S").to_string();
@@ -213,6 +279,91 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    fn bundle(files: &[(&str, &str)]) -> tempfile::NamedTempFile {
+        use std::io::Write;
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut zip = zip::ZipWriter::new(file.reopen().unwrap());
+        for (name, text) in files {
+            if name.ends_with('/') {
+                zip.add_directory(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+            } else {
+                zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(text.as_bytes()).unwrap();
+            }
+        }
+        zip.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn a_bundle_is_read_as_the_rollout_reads_it() {
+        let file = bundle(&[
+            ("nightly/", ""),
+            ("nightly/metadata.yaml", "longhornversion: v1.12.0\n"),
+            (
+                "nightly/yamls/longhorn/volumes.yaml",
+                "apiVersion: longhorn.io/v1beta2\nitems:\n- metadata:\n    name: a\n- metadata:\n    name: b\nkind: VolumeList\n",
+            ),
+            // Longhorn's swap: this file holds the bindings.
+            (
+                "nightly/yamls/kubernetes/clusterroles.yaml",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBindingList\nitems:\n- {}\n",
+            ),
+            (
+                "nightly/yamls/kubernetes/configmaps.yaml",
+                "apiVersion: v1\nkind: ConfigMapList\nitems: []\n",
+            ),
+            (
+                "nightly/yamls/apiextensions/crds.yaml",
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinitionList\nitems:\n- {}\n- {}\n",
+            ),
+            // Sub-directories and unknown kinds are not restored.
+            (
+                "nightly/yamls/longhorn/old/volumes.yaml",
+                "apiVersion: longhorn.io/v1beta2\nkind: VolumeList\nitems:\n- {}\n",
+            ),
+            (
+                "nightly/yamls/longhorn/nodes.yaml",
+                "apiVersion: longhorn.io/v1beta2\nkind: NodeList\nitems:\n- {}\n",
+            ),
+        ]);
+        let contents = read_bundle(file.path(), "nightly").unwrap();
+        assert_eq!(
+            contents.kinds,
+            [
+                ("CustomResourceDefinition", 2),
+                ("ClusterRoleBinding", 1),
+                ("ConfigMap", 0),
+                ("Volume", 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bundle_longhorn_cannot_restore_is_refused() {
+        let file = bundle(&[(
+            "other/yamls/longhorn/volumes.yaml",
+            "kind: VolumeList\nitems: []\n",
+        )]);
+        let error = read_bundle(file.path(), "nightly").unwrap_err().to_string();
+        assert!(
+            error.contains("top-level folder is other, not \"nightly\""),
+            "{error}"
+        );
+        let file = bundle(&[("nightly/yamls/longhorn/volumes.yaml", "kind: [VolumeList\n")]);
+        let error = read_bundle(file.path(), "nightly").unwrap_err().to_string();
+        assert!(
+            error.contains("restore cannot decode it, so the restore fails"),
+            "{error}"
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "not a zip").unwrap();
+        let error = read_bundle(file.path(), "nightly").unwrap_err().to_string();
+        assert!(error.contains("is not a zip file"), "{error}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod age;
 pub mod describe;
 pub mod table;
+pub mod yaml;
 
 use serde_json::{Value, json};
 
@@ -57,7 +58,7 @@ pub fn serialize(value: &Value, format: Format) -> Result<String> {
             let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
             serde::Serialize::serialize(value, &mut serializer)
                 .map_err(|e| Error::invalid(format!("could not encode JSON: {e}")))?;
-            let mut text = String::from_utf8(out).unwrap_or_default();
+            let mut text = go_json_escapes(&String::from_utf8(out).unwrap_or_default());
             text.push('\n');
             Ok(text)
         }
@@ -67,17 +68,39 @@ pub fn serialize(value: &Value, format: Format) -> Result<String> {
     }
 }
 
+/// Go's encoding/json (kubectl's JSON printer) escapes `<`, `>`, `&`, U+2028 and
+/// U+2029 inside strings; outside strings JSON has none of them.
+fn go_json_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `-o json|yaml` of objects: the object itself when exactly one was asked for by
 /// name, else a `List` (kubectl `get` semantics).
 pub fn render_objects(mut objects: Vec<Value>, single: bool, format: Format) -> Result<String> {
     for object in &mut objects {
         strip_managed_fields(object);
     }
-    if single && objects.len() == 1 {
-        return serialize(&objects[0], format);
+    let value = if single && objects.len() == 1 {
+        objects.remove(0)
+    } else {
+        json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects})
+    };
+    match format {
+        // Byte for byte what kubectl prints (go-yaml's styles and folding).
+        Format::Yaml => Ok(yaml::to_string(&value)),
+        _ => serialize(&value, format),
     }
-    let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects});
-    serialize(&list, format)
 }
 
 /// `-o name`: `systembackup.longhorn.io/NAME`, one per line.
@@ -128,6 +151,15 @@ mod tests {
         assert!(
             text.contains("\n    \"items\""),
             "kubectl indents JSON by four spaces"
+        );
+    }
+
+    #[test]
+    fn json_escapes_as_go_does() {
+        let text = serialize(&json!({"a": "<b> & \u{2028}"}), Format::Json).unwrap();
+        assert_eq!(
+            text,
+            "{\n    \"a\": \"\\u003cb\\u003e \\u0026 \\u2028\"\n}\n"
         );
     }
 

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod publish;
 pub mod target;
 
 use std::collections::BTreeMap;

@@ -127,6 +127,16 @@ pub fn plugin_args(env: &Longhorn, args: &[&str]) -> Vec<String> {
     full
 }
 
+/// Creates a SystemBackup without volume backups (quick on the ground), and with
+/// `wait` until it is Ready.
+pub async fn create_backup(env: &Longhorn, name: &str, wait: bool) {
+    let mut args = vec!["create", name, "--volume-backup-policy", "disabled"];
+    if wait {
+        args.push("--wait");
+    }
+    plugin(env, &args).await.success();
+}
+
 /// Runs `program` with `args` and extra environment, off the async threads.
 pub async fn run(program: impl AsRef<Path>, args: Vec<String>, env: &[(&str, &str)]) -> Run {
     run_in(program, args, env, None).await
@@ -194,8 +204,29 @@ pub async fn names(env: &Longhorn, kind: &str, plural: &str) -> Vec<String> {
     names
 }
 
+/// A JSON merge patch of a Longhorn object (`(kind, plural)`) in the environment.
+pub async fn patch(env: &Longhorn, kind: (&str, &str), name: &str, patch: serde_json::Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        env.client().await.expect("client"),
+        env.namespace(),
+        &longhorn_resource(kind.0, kind.1),
+    );
+    api.patch(name, &Default::default(), &kube::api::Patch::Merge(patch))
+        .await
+        .unwrap_or_else(|e| panic!("patching {} {name}: {e}", kind.0));
+}
+
 pub async fn system_backups(env: &Longhorn) -> Vec<String> {
     names(env, "SystemBackup", "systembackups").await
+}
+
+/// `describe` text without its Events section: events are written after the status
+/// change they report, so their number at a given moment varies.
+pub fn without_events(text: &str) -> String {
+    match text.find("\nEvents:") {
+        Some(at) => format!("{}\nEvents:  [EVENTS]\n", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Normalises what varies between runs so output can be pinned by snapshots: the
@@ -227,4 +258,57 @@ pub fn normalize(text: &str, env: &Longhorn) -> String {
             .into_owned();
     }
     text
+}
+
+/// Runs the plugin with each `(label, args)` of `$shows` and pins its stdout, passed
+/// through `$normalize`, as the snapshot `<$prefix>-<label>` of the calling module.
+macro_rules! pin_outputs {
+    ($env:expr, $prefix:expr, $shows:expr, $normalize:expr) => {
+        for (label, args) in $shows {
+            let run = $crate::harness::plugin($env, &args).await;
+            run.success();
+            // Events are written after the status change they report: leave them out.
+            let text = $crate::harness::without_events(&run.stdout);
+            insta::assert_snapshot!(format!("{}-{label}", $prefix), $normalize(&text));
+        }
+    };
+}
+pub(crate) use pin_outputs;
+
+/// Runs kubectl with `args` against `env` (its kubeconfig and namespace).
+pub async fn kubectl(env: &Longhorn, args: &[&str]) -> Run {
+    let mut all = vec![
+        "--kubeconfig".to_string(),
+        env.kubeconfig().display().to_string(),
+        "-n".into(),
+        env.namespace().to_string(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    run("kubectl", all, &[]).await
+}
+
+/// `get` with `-o json|yaml|name` prints exactly what `kubectl get <resource>` prints
+/// for the objects `first` and `second`. `verb` is the plugin's words before `get`.
+pub async fn assert_get_matches_kubectl(env: &Longhorn, verb: &[&str], resource: &str) {
+    for args in [
+        vec!["first", "-o", "json"],
+        vec!["first", "-o", "yaml"],
+        vec!["first", "second", "-o", "json"],
+        vec!["first", "second", "-o", "yaml"],
+        vec!["-o", "name"],
+    ] {
+        let mut ours = verb.to_vec();
+        ours.push("get");
+        ours.extend(&args);
+        let ours = plugin(env, &ours).await;
+        ours.success();
+        let mut theirs = vec!["get", resource];
+        theirs.extend(&args);
+        let theirs = kubectl(env, &theirs).await;
+        theirs.success();
+        assert_eq!(
+            ours.stdout, theirs.stdout,
+            "plugin {verb:?} get {args:?} differs from kubectl"
+        );
+    }
 }

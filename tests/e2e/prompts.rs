@@ -8,11 +8,11 @@ use crate::harness::{self, longhorn, plugin, system_backups};
 
 /// dialoguer switches the terminal to raw mode after drawing; keys sent before that
 /// would sit in the line buffer.
-fn settle() {
+pub fn settle() {
     std::thread::sleep(std::time::Duration::from_millis(400));
 }
 
-fn pty(env: &longhorn_ground::Longhorn, args: &[&str]) -> rexpect::session::PtySession {
+pub fn pty(env: &longhorn_ground::Longhorn, args: &[&str]) -> rexpect::session::PtySession {
     let mut command = Command::new(harness::binary());
     command
         .args([
@@ -25,6 +25,28 @@ fn pty(env: &longhorn_ground::Longhorn, args: &[&str]) -> rexpect::session::PtyS
         .env("NO_COLOR", "1")
         .env("TERM", "xterm");
     rexpect::session::spawn_command(command, Some(30_000)).expect("spawn on a pty")
+}
+
+/// Runs the plugin on a pty, waits for each of `expect` in turn (the last one being
+/// the question), answers `key`, and returns what followed until exit.
+pub fn answer(
+    env: &longhorn_ground::Longhorn,
+    args: &[&str],
+    expect: &[&str],
+    key: &str,
+) -> String {
+    tokio::task::block_in_place(|| {
+        let mut session = pty(env, args);
+        for text in expect {
+            session
+                .exp_string(text)
+                .unwrap_or_else(|e| panic!("no {text:?} on the terminal: {e}"));
+        }
+        settle();
+        session.send(key).expect("answer");
+        session.flush().expect("flush");
+        session.exp_eof().expect("finishes")
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,36 +106,25 @@ async fn delete_asks_first() {
     )
     .await
     .success();
-    let session_env = &env;
-    let declined = tokio::task::block_in_place(|| {
-        let mut session = pty(session_env, &["delete", "precious"]);
-        session
-            .exp_string("systembackup.longhorn.io/precious")
-            .expect("lists what goes");
-        session
-            .exp_string("deleted too")
-            .expect("says the remote copy goes too");
-        session
-            .exp_string("Do you want to continue?")
-            .expect("asks");
-        settle();
-        session.send("n").expect("answer");
-        session.flush().expect("flush");
-        session.exp_eof().expect("finishes")
-    });
+    let declined = answer(
+        &env,
+        &["delete", "precious"],
+        &[
+            "systembackup.longhorn.io/precious",
+            "deleted too",
+            "Do you want to continue?",
+        ],
+        "n",
+    );
     assert!(declined.contains("nothing was deleted"), "{declined}");
     assert_eq!(system_backups(&env).await, ["precious"]);
 
-    let accepted = tokio::task::block_in_place(|| {
-        let mut session = pty(session_env, &["delete", "precious"]);
-        session
-            .exp_string("Do you want to continue?")
-            .expect("asks");
-        settle();
-        session.send("y").expect("answer");
-        session.flush().expect("flush");
-        session.exp_eof().expect("finishes")
-    });
+    let accepted = answer(
+        &env,
+        &["delete", "precious"],
+        &["Do you want to continue?"],
+        "y",
+    );
     assert!(
         accepted.contains("systembackup.longhorn.io \"precious\" deleted"),
         "{accepted}"

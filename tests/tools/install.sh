@@ -13,7 +13,7 @@ set -euo pipefail
 CACHE="${KLSB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-longhorn-systembackup}"
 KUBERNETES_VERSION="${KLSB_KUBERNETES_VERSION:-v1.33.13}"
 ETCD_VERSION="${KLSB_ETCD_VERSION:-v3.5.21}"
-KREW_VERSION="${KLSB_KREW_VERSION:-v0.4.3}"
+KREW_VERSION="${KLSB_KREW_VERSION:-v0.5.0}"
 # s3s-fs 0.15.0 and later need Rust 1.96; 0.14.1 is the newest that builds with 1.95.
 S3S_FS_VERSION="${KLSB_S3S_FS_VERSION:-0.14.1}"
 AZURITE_VERSION="${KLSB_AZURITE_VERSION:-3.35.0}"

@@ -12,10 +12,11 @@ use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::pki::{self, Authority, CertPair};
+use crate::watchdog::Watchdog;
 use crate::{Error, tools};
 
 /// A user the apiserver knows by a static bearer token.
@@ -39,16 +40,32 @@ pub struct ControlPlane {
     users: Vec<TokenUser>,
     authority: Authority,
     processes: Vec<Child>,
-    watchdog: Option<(Child, ChildStdin)>,
+    watchdog: Option<Watchdog>,
 }
 
 impl ControlPlane {
     /// Builds (first time) and starts etcd and kube-apiserver.
     pub async fn start() -> Result<Self, Error> {
+        // Free ports are found by binding :0 and releasing; another process can take
+        // one before etcd or the apiserver binds it. Such a start fails at once, so a
+        // fresh attempt with new ports is the cure.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::start_once().await {
+                Err(Error::Startup(message)) if attempts < 3 && message.contains("exited") => {
+                    tracing::warn!("control plane start failed, retrying: {message}");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once() -> Result<Self, Error> {
         let etcd_bin = tools::install("etcd", None)?;
         let apiserver_bin = tools::install("kube-apiserver", None)?;
         let dir = make_dir()?;
-        let watchdog = spawn_watchdog(&dir)?;
+        let watchdog = Watchdog::start(&dir)?;
         let mut plane = ControlPlane {
             dir: dir.clone(),
             server: String::new(),
@@ -80,7 +97,10 @@ impl ControlPlane {
                 source,
             })?;
         plane.track(etcd)?;
-        if let Err(e) = wait_for_etcd(etcd_port, Duration::from_secs(20)).await {
+        if let Err(e) = plane
+            .wait_for_etcd(etcd_port, Duration::from_secs(20))
+            .await
+        {
             return Err(plane.with_log(e, "etcd.log"));
         }
 
@@ -235,9 +255,8 @@ impl ControlPlane {
     }
 
     fn track(&mut self, child: Child) -> Result<(), Error> {
-        if let Some((_, stdin)) = self.watchdog.as_mut() {
-            writeln!(stdin, "{}", child.id())
-                .map_err(io_err("registering a process with the watchdog"))?;
+        if let Some(watchdog) = self.watchdog.as_mut() {
+            watchdog.track(child.id())?;
         }
         self.processes.push(child);
         Ok(())
@@ -251,11 +270,21 @@ impl ControlPlane {
     }
 
     fn with_log(&self, error: Error, log: &str) -> Error {
-        let tail = fs::read_to_string(self.dir.join(log)).unwrap_or_default();
-        let tail: Vec<&str> = tail.lines().rev().take(15).collect();
+        let text = fs::read_to_string(self.dir.join(log)).unwrap_or_default();
+        // klog's error and fatal lines start with E or F and a date; they say why.
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                (l.starts_with('E') || l.starts_with('F'))
+                    && l.chars().nth(1).is_some_and(|c| c.is_ascii_digit())
+            })
+            .take(5)
+            .collect();
+        let tail: Vec<&str> = text.lines().rev().take(10).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         Error::Startup(format!(
-            "{error}\n--- last lines of {log} ---\n{}",
+            "{error}\n--- errors in {log} ---\n{}\n--- last lines of {log} ---\n{}",
+            errors.join("\n"),
             tail.join("\n")
         ))
     }
@@ -268,11 +297,8 @@ impl Drop for ControlPlane {
             let _ = child.wait();
         }
         let _ = fs::remove_dir_all(&self.dir);
-        // Closing the pipe lets the watchdog exit; it finds nothing left to do.
-        if let Some((mut watchdog, stdin)) = self.watchdog.take() {
-            drop(stdin);
-            let _ = watchdog.wait();
-        }
+        // Dropping the watchdog closes its pipe; it finds nothing left to do.
+        self.watchdog.take();
     }
 }
 
@@ -319,30 +345,6 @@ fn make_dir() -> Result<PathBuf, Error> {
         .tempdir()
         .map_err(io_err("creating the ground directory"))?;
     Ok(dir.keep())
-}
-
-/// Starts the watchdog: it reads PIDs from stdin; on EOF (this process gone) it kills
-/// them and removes `dir`. It ignores SIGINT and SIGTERM so a Ctrl-C that reaches the
-/// whole process group still leaves it alive to clean up.
-fn spawn_watchdog(dir: &Path) -> Result<(Child, ChildStdin), Error> {
-    let script = r#"trap '' INT TERM HUP
-pids=""
-while read -r pid; do pids="$pids $pid"; done
-for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-rm -rf "$1"
-"#;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg("watchdog")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(io_err("starting the ground watchdog"))?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    Ok((child, stdin))
 }
 
 /// Asks the kernel for a free loopback port. The port is released before the server
@@ -394,29 +396,36 @@ fn version_of(apiserver: &Path) -> Result<String, Error> {
         .to_string())
 }
 
-/// Polls etcd's `/health` with a bare HTTP/1.0 request until it answers 200.
-async fn wait_for_etcd(port: u16, timeout: Duration) -> Result<(), Error> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            let mut response = Vec::new();
-            if stream
-                .write_all(b"GET /health HTTP/1.0\r\n\r\n")
-                .await
-                .is_ok()
-                && stream.read_to_end(&mut response).await.is_ok()
-                && response.starts_with(b"HTTP/1.0 200")
-            {
-                return Ok(());
+impl ControlPlane {
+    /// Polls etcd's `/health` with a bare HTTP/1.0 request until it answers 200.
+    async fn wait_for_etcd(&mut self, port: u16, timeout: Duration) -> Result<(), Error> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exited() {
+                return Err(Error::Startup(format!(
+                    "etcd exited ({status}) before it became healthy"
+                )));
             }
+            if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                let mut response = Vec::new();
+                if stream
+                    .write_all(b"GET /health HTTP/1.0\r\n\r\n")
+                    .await
+                    .is_ok()
+                    && stream.read_to_end(&mut response).await.is_ok()
+                    && response.starts_with(b"HTTP/1.0 200")
+                {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Startup(format!(
+                    "etcd on port {port} did not become healthy within {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if Instant::now() > deadline {
-            return Err(Error::Startup(format!(
-                "etcd on port {port} did not become healthy within {timeout:?}"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -1,5 +1,5 @@
 //! Cleanup that survives the death of the test process, for servers that tests start
-//! (the same approach as the control plane's watchdog in `plane.rs`, plus forgetting a
+//! (the control plane uses it too), with forgetting a
 //! process that was stopped on purpose, so a restarted server never leaves a stale PID
 //! that could be reused by an unrelated process).
 //!
@@ -35,7 +35,12 @@ while read -r line; do
   esac
 done
 for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-rm -rf "$1"
+# SIGKILL is not instant: a dying server can still create files, so wait for each one
+# to be gone before removing the directory, and retry the removal.
+for pid in $pids; do
+  n=0; while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
+done
+for attempt in 1 2 3 4 5; do rm -rf "$1" 2>/dev/null; [ -e "$1" ] || break; sleep 0.1; done
 "#;
         let mut child = Command::new("sh")
             .arg("-c")

@@ -1,0 +1,622 @@
+//! `restore` (SystemRestore) end to end: the pre-checks of issue 8, each refusing with
+//! one line and creating nothing; the plan read from the bundle; confirmation on a
+//! terminal; `--wait` following Longhorn's states; list/get/describe/delete.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use longhorn_ground::objects::system_restore;
+use longhorn_ground::{Kind, Longhorn};
+use serde_json::{Value, json};
+
+use crate::harness::{self, Run, longhorn, normalize, plugin};
+use crate::prompts::answer;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn restores(env: &Longhorn) -> Vec<String> {
+    harness::names(env, "SystemRestore", "systemrestores").await
+}
+
+/// A Ready SystemBackup made by the plugin.
+async fn ready_backup(env: &Longhorn, name: &str) {
+    plugin(
+        env,
+        &[
+            "create",
+            name,
+            "--volume-backup-policy",
+            "disabled",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await
+    .success();
+}
+
+/// `restore BACKUP --mount-path <the ground's NFS export> ARGS…`.
+async fn restore(env: &Longhorn, backup: &str, args: &[&str]) -> Run {
+    let mount = env.store_path().display().to_string();
+    let mut all = vec!["restore", backup, "--mount-path", &mount];
+    all.extend(args);
+    plugin(env, &all).await
+}
+
+fn api(env: &Longhorn, client: kube::Client, kind: Kind) -> Api<DynamicObject> {
+    kind.api(&client, env.namespace())
+}
+
+async fn state_of(env: &Longhorn, kind: Kind, name: &str) -> String {
+    let client = env.client().await.unwrap();
+    api(env, client, kind).get(name).await.unwrap().data["status"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn wait_state(env: &Longhorn, kind: Kind, name: &str, state: &str) {
+    let client = env.client().await.unwrap();
+    env.wait_for(&api(env, client, kind), name, WAIT, |o| {
+        o.data["status"]["state"] == state
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{name} never reached {state}: {e}"));
+}
+
+/// A finished restore, once the in-progress label is gone too.
+async fn wait_restore_done(env: &Longhorn, name: &str) {
+    let client = env.client().await.unwrap();
+    env.wait_for(&api(env, client, Kind::SystemRestore), name, WAIT, |r| {
+        matches!(
+            r.data["status"]["state"].as_str(),
+            Some("Completed" | "Error")
+        ) && r
+            .metadata
+            .labels
+            .as_ref()
+            .is_none_or(|l| !l.contains_key("longhorn.io/system-restore"))
+    })
+    .await
+    .unwrap();
+}
+
+async fn set_status(env: &Longhorn, kind: Kind, name: &str, status: Value) {
+    let client = env.client().await.unwrap();
+    api(env, client, kind)
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await
+        .unwrap();
+}
+
+/// The count a plan line gives for `kind` (`    Volume     3`).
+fn planned(stderr: &str, kind: &str) -> Option<usize> {
+    stderr.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        (words.next() == Some(kind))
+            .then(|| words.next()?.parse().ok())
+            .flatten()
+            .filter(|_| l.starts_with("    "))
+    })
+}
+
+/// The states a non-terminal `--wait` reported, in order.
+fn progress(stderr: &str, restore: &str) -> Vec<String> {
+    let prefix = format!("systemrestore.longhorn.io/{restore}: ");
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The SystemRestore `restore --wait` created and followed.
+fn created_restore(run: &Run, backup: &str) -> String {
+    let pattern = regex::Regex::new(&format!(
+        r"^systemrestore\.longhorn\.io/({backup}-restore-\d{{8}}-\d{{6}}) created\n"
+    ))
+    .unwrap();
+    pattern
+        .captures(&run.stdout)
+        .unwrap_or_else(|| panic!("no created line:\n{}", run.stdout))[1]
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_shows_the_bundle_and_follows_the_states_to_completed() {
+    let env = longhorn().await;
+    let version = env.version().to_string();
+    ready_backup(&env, "before-upgrade").await;
+    // A volume lost since the backup comes back from it.
+    let client = env.client().await.unwrap();
+    let volumes = api(&env, client, Kind::Volume);
+    let lost = env.seeded().volume_names[0].clone();
+    volumes
+        .delete(&lost, &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_for_deletion(Kind::Volume, &lost, WAIT)
+        .await
+        .unwrap();
+
+    // Each state lasts long enough for the watch to see it, however busy the machine.
+    env.knobs().set_step_delay(Duration::from_millis(400));
+    let run = restore(
+        &env,
+        "before-upgrade",
+        &["-y", "--wait", "--timeout", "60s"],
+    )
+    .await;
+    env.knobs().set_step_delay(Duration::from_millis(50));
+    run.success();
+    let name = created_restore(&run, "before-upgrade");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "systemrestore.longhorn.io/{name} created\nsystemrestore.longhorn.io/{name} condition met\n"
+        )
+    );
+    // The plan goes to the log even when -y skips the question.
+    for expected in [
+        format!(
+            "Restore the Longhorn system in namespace {} from systembackup \"before-upgrade\":",
+            env.namespace()
+        ),
+        format!("  Taken with:    Longhorn {version}, created "),
+        format!("  Engine image:  {} (deployed)", env.seeded().engine_image),
+        format!("  Manager image: longhornio/longhorn-manager:{version}"),
+        "  Restores (objects in the bundle, in restore order):".into(),
+        "Existing volumes, PVs and PVCs are not overwritten.".into(),
+    ] {
+        run.stderr_has(&expected);
+    }
+    // Counts read from the bundle, against what the cluster held at backup time.
+    let seeded = env.seeded().volume_names.len();
+    assert_eq!(
+        planned(&run.stderr, "Volume"),
+        Some(seeded),
+        "{}",
+        run.stderr
+    );
+    // PVs and PVCs are those of every Longhorn volume in the cluster (the shared
+    // plane has other tests' too).
+    assert!(planned(&run.stderr, "PersistentVolumeClaim").unwrap() >= seeded);
+    assert_eq!(planned(&run.stderr, "EngineImage"), Some(1));
+    assert_eq!(
+        planned(&run.stderr, "BackupTarget"),
+        Some(1).filter(|_| env.version().at_least(8))
+    );
+    assert_eq!(planned(&run.stderr, "DaemonSet"), Some(1));
+    assert!(planned(&run.stderr, "CustomResourceDefinition").unwrap() > 10);
+    let order: Vec<usize> = [
+        "CustomResourceDefinition",
+        "DaemonSet",
+        "EngineImage",
+        "Setting",
+        "Volume",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+    ]
+    .iter()
+    .map(|k| {
+        run.stderr
+            .find(&format!("    {k} "))
+            .unwrap_or_else(|| panic!("no {k} line"))
+    })
+    .collect();
+    assert!(
+        order.is_sorted(),
+        "plan is not in restore order:\n{}",
+        run.stderr
+    );
+
+    // --wait reported each of Longhorn's states, in order.
+    let states = progress(&run.stderr, &name);
+    let expected = [
+        "Pending",
+        "Downloading",
+        "Unpacking",
+        "Restoring",
+        "Completed",
+    ];
+    assert_eq!(states, expected, "the states --wait reported");
+
+    volumes.get(&lost).await.expect("the lost volume is back");
+    let list = plugin(&env, &["restore", "list"]).await;
+    list.success();
+    let row: Vec<&str> = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&name))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..3], [name.as_str(), "before-upgrade", "Completed"]);
+
+    // One restore finished: another may start.
+    wait_restore_done(&env, &name).await;
+    let again = restore(&env, "before-upgrade", &["-y"]).await;
+    again.success();
+    assert_eq!(restores(&env).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_fails_fast_with_the_condition_message() {
+    let env = longhorn().await;
+    ready_backup(&env, "base").await;
+    env.knobs()
+        .fail_restore_at("Restoring", "failed to restore volume vol-1: timed out");
+    let started = Instant::now();
+    let run = restore(&env, "base", &["-y", "--wait", "--timeout", "60s"]).await;
+    run.failure(1).one_line_error();
+    assert!(started.elapsed() < Duration::from_secs(30), "fails fast");
+    let name = created_restore(&run, "base");
+    run.stderr_has(&format!(
+        "error: systemrestore.longhorn.io/{name} failed: failed to restore Longhorn system: failed to restore volume vol-1: timed out"
+    ));
+    assert_eq!(
+        progress(&run.stderr, &name).last().map(String::as_str),
+        Some("Error")
+    );
+    assert_eq!(state_of(&env, Kind::SystemRestore, &name).await, "Error");
+    let described = plugin(&env, &["restore", "describe", &name]).await;
+    described
+        .success()
+        .stdout_has("Error")
+        .stdout_has("failed to restore Longhorn system: failed to restore volume vol-1: timed out");
+}
+
+/// Each bad input of issue 8: a one-line error, exit 1, no SystemRestore created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_creates_nothing() {
+    let env = longhorn().await;
+    let refused = |run: &Run, texts: &[&str]| {
+        run.failure(1).one_line_error();
+        for text in texts {
+            run.stderr_has(text);
+        }
+    };
+    ready_backup(&env, "good").await;
+
+    refused(
+        &restore(&env, "nope", &["-y"]).await,
+        &[&format!(
+            "systembackup \"nope\" does not exist in {}",
+            env.namespace()
+        )],
+    );
+    // No name at all: clap's usage error.
+    plugin(&env, &["restore"])
+        .await
+        .failure(2)
+        .stderr_has("<BACKUP>");
+
+    // Not Ready: still running, then failed.
+    env.knobs().hang_at("Generating");
+    plugin(
+        &env,
+        &["create", "unfinished", "--volume-backup-policy", "disabled"],
+    )
+    .await
+    .success();
+    wait_state(&env, Kind::SystemBackup, "unfinished", "Generating").await;
+    refused(
+        &restore(&env, "unfinished", &["-y"]).await,
+        &["systembackup \"unfinished\" is Generating, not Ready; wait for it first"],
+    );
+    env.knobs().clear_faults();
+    env.knobs().fail_at("Uploading", "backup store is full");
+    plugin(
+        &env,
+        &["create", "broken", "--volume-backup-policy", "disabled"],
+    )
+    .await
+    .success();
+    wait_state(&env, Kind::SystemBackup, "broken", "Error").await;
+    refused(
+        &restore(&env, "broken", &["-y"]).await,
+        &["systembackup \"broken\" is Error, not Ready; it failed and cannot be restored"],
+    );
+    env.knobs().clear_faults();
+
+    // An attached volume.
+    let volume = env.seeded().volume_names[1].clone();
+    set_status(&env, Kind::Volume, &volume, json!({"state": "attached"})).await;
+    refused(
+        &restore(&env, "good", &["-y"]).await,
+        &[&format!(
+            "1 volume(s) are not detached: {volume} (attached); Longhorn restores only with every volume detached"
+        )],
+    );
+    set_status(&env, Kind::Volume, &volume, json!({"state": "detached"})).await;
+
+    // Another restore in progress.
+    env.knobs().hang_restore_at("Downloading");
+    let client = env.client().await.unwrap();
+    api(&env, client.clone(), Kind::SystemRestore)
+        .create(&PostParams::default(), &system_restore("stuck", "good"))
+        .await
+        .unwrap();
+    wait_state(&env, Kind::SystemRestore, "stuck", "Downloading").await;
+    refused(
+        &restore(&env, "good", &["-y"]).await,
+        &["another system restore is in progress: stuck (Downloading)"],
+    );
+    assert_eq!(restores(&env).await, ["stuck"]);
+    plugin(&env, &["restore", "delete", "stuck", "-y"])
+        .await
+        .success()
+        .stdout_has("systemrestore.longhorn.io \"stuck\" deleted");
+    env.knobs().clear_faults();
+
+    // The backup target unavailable: Longhorn's controller would wait forever.
+    env.set_backup_target_available(false).await.unwrap();
+    refused(
+        &restore(&env, "good", &["-y"]).await,
+        &[
+            "is not available",
+            "Longhorn's restore would not start until it is",
+        ],
+    );
+    env.set_backup_target_available(true).await.unwrap();
+
+    // The engine image of the backup's cfg not deployed, then not there at all.
+    let image = env.seeded().engine_image.clone();
+    let image_object = longhorn_ground::seed::engine_image_name(&image);
+    env.knobs().set_engine_image_deployed(false);
+    wait_state(&env, Kind::EngineImage, &image_object, "deploying").await;
+    refused(
+        &restore(&env, "good", &["-y"]).await,
+        &[&format!(
+            "the backup's engine image {image} is deploying, not deployed, in this cluster; Longhorn's restore would wait for it and never start"
+        )],
+    );
+    env.knobs().set_engine_image_deployed(true);
+    wait_state(&env, Kind::EngineImage, &image_object, "deployed").await;
+
+    // No terminal and no --yes: the plan, then a refusal.
+    let run = restore(&env, "good", &[]).await;
+    refused(&run, &["pass --yes (-y)"]);
+    run.stderr_has("  Restores (objects in the bundle, in restore order):");
+
+    // An NFS target this machine has not mounted: said in the plan.
+    let run = plugin(&env, &["restore", "good"]).await;
+    refused(&run, &["pass --yes (-y)"]);
+    run.stderr_has("Note: the backup target could not be read here (")
+        .stderr_has("--mount-path DIR); the engine image and the bundle were not checked");
+
+    // The cfg gone from the backup target: Longhorn fails without a word (#5072).
+    ready_backup(&env, "cfg-less").await;
+    std::fs::remove_file(env.store_path().join(format!(
+        "backupstore/system-backups/{}/cfg-less/system-backup.cfg",
+        env.version()
+    )))
+    .unwrap();
+    refused(
+        &restore(&env, "cfg-less", &["-y"]).await,
+        &[
+            "systembackup \"cfg-less\" has no system-backup.cfg in the backup target (nfs://",
+            "Longhorn cannot restore it",
+        ],
+    );
+
+    api(&env, client.clone(), Kind::EngineImage)
+        .delete(&image_object, &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_for_deletion(Kind::EngineImage, &image_object, WAIT)
+        .await
+        .unwrap();
+    refused(
+        &restore(&env, "good", &["-y"]).await,
+        &[&format!(
+            "the backup's engine image {image} is not deployed in this cluster; Longhorn's restore would wait for it and never start (longhorn/longhorn#7158): deploy it first"
+        )],
+    );
+    assert!(restores(&env).await.is_empty(), "nothing was created");
+}
+
+/// The backup directory of `name` under `version` in the ground's store.
+fn remote_dir(env: &Longhorn, version: &str, name: &str) -> PathBuf {
+    env.store_path()
+        .join("backupstore/system-backups")
+        .join(version)
+        .join(name)
+}
+
+/// Copies (or moves) a backup in the store to `(version, name)`, rewriting its cfg
+/// (the zip stays as it is), and has Longhorn sync it back as a SystemBackup.
+async fn copy_remote(env: &Longhorn, from: (&str, &str), to: (&str, &str), keep_source: bool) {
+    let source = remote_dir(env, from.0, from.1);
+    let target = remote_dir(env, to.0, to.1);
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::copy(
+        source.join("system-backup.zip"),
+        target.join("system-backup.zip"),
+    )
+    .unwrap();
+    let mut cfg: Value =
+        serde_json::from_slice(&std::fs::read(source.join("system-backup.cfg")).unwrap()).unwrap();
+    cfg["Name"] = json!(to.1);
+    cfg["LonghornVersion"] = json!(to.0);
+    std::fs::write(target.join("system-backup.cfg"), cfg.to_string()).unwrap();
+    if !keep_source {
+        std::fs::remove_dir_all(&source).unwrap();
+    }
+    env.request_backup_target_sync().await.unwrap();
+    env.wait_for_system_backup(to.1, &["Ready"], WAIT)
+        .await
+        .unwrap();
+}
+
+/// A backup of another minor version is refused, citing Longhorn's documented
+/// limitation, unless --allow-version-skew; a bundle whose folder does not match the
+/// backup's name (which Longhorn would "restore" as nothing) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_skew_and_a_misnamed_bundle() {
+    let env = longhorn().await;
+    let version = env.version().to_string();
+    ready_backup(&env, "source").await;
+
+    // The same zip under another name: its folder is still "source".
+    copy_remote(&env, (&version, "source"), (&version, "renamed"), true).await;
+    let run = restore(&env, "renamed", &["-y"]).await;
+    run.failure(1).one_line_error().stderr_has(
+        "the bundle's top-level folder is source, not \"renamed\"; Longhorn's restore reads renamed/yamls/ and would restore nothing while reporting Completed",
+    );
+    assert!(restores(&env).await.is_empty());
+
+    // The backup as an older minor version of Longhorn would have stored it.
+    let minor: u32 = version.split('.').nth(1).unwrap().parse().unwrap();
+    let older = format!("v1.{}.0", minor - 1);
+    plugin(&env, &["delete", "source", "--keep-remote", "-y"])
+        .await
+        .success();
+    copy_remote(&env, (&version, "source"), (&older, "source"), false).await;
+    let client = env.client().await.unwrap();
+    let synced = api(&env, client, Kind::SystemBackup)
+        .get("source")
+        .await
+        .unwrap();
+    assert_eq!(synced.data["status"]["version"], older.as_str());
+
+    let run = restore(&env, "source", &["-y"]).await;
+    run.failure(1).one_line_error().stderr_has(&format!(
+        "the backup was taken with Longhorn {older} and this cluster runs {version}: Longhorn does not support cross-major/minor version system restore except for upgrade failures (Longhorn docs, \"Restore Longhorn System\"; longhorn/longhorn#10205, #10206); pass --allow-version-skew to restore anyway"
+    ));
+    assert!(restores(&env).await.is_empty());
+
+    let run = restore(
+        &env,
+        "source",
+        &["-y", "--allow-version-skew", "--wait", "--timeout", "60s"],
+    )
+    .await;
+    run.success()
+        .stderr_has(&format!(
+            "Note: the backup was taken with Longhorn {older} and this cluster runs {version}"
+        ))
+        .stderr_has("going on because of --allow-version-skew");
+    let name = created_restore(&run, "source");
+    assert_eq!(
+        state_of(&env, Kind::SystemRestore, &name).await,
+        "Completed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_is_asked_first() {
+    let env = longhorn().await;
+    ready_backup(&env, "asked").await;
+    let mount = env.store_path().display().to_string();
+    let args = ["restore", "asked", "--mount-path", &mount];
+    let declined = answer(&env, &args, &["Volume", "Start the restore?"], "n");
+    assert!(
+        declined.contains("cancelled; nothing was restored"),
+        "{declined}"
+    );
+    assert!(restores(&env).await.is_empty());
+    let accepted = answer(&env, &args, &["Start the restore?"], "y");
+    assert!(
+        accepted.contains("systemrestore.longhorn.io/asked-restore-"),
+        "{accepted}"
+    );
+    assert_eq!(restores(&env).await.len(), 1);
+}
+
+/// Two restores made the way Longhorn's UI makes them: one Completed, one Error.
+async fn two_restores(env: &Longhorn) {
+    ready_backup(env, "nightly").await;
+    let client = env.client().await.unwrap();
+    let restores_api = api(env, client, Kind::SystemRestore);
+    restores_api
+        .create(&PostParams::default(), &system_restore("first", "nightly"))
+        .await
+        .unwrap();
+    wait_restore_done(env, "first").await;
+    env.knobs()
+        .fail_restore_at("Unpacking", "unzip: cannot find zipfile directory");
+    restores_api
+        .create(&PostParams::default(), &system_restore("second", "nightly"))
+        .await
+        .unwrap();
+    wait_restore_done(env, "second").await;
+    env.knobs().clear_faults();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_formats_are_pinned_and_match_kubectl() {
+    let env = longhorn().await;
+    two_restores(&env).await;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_suffix(env.version().to_string());
+    let _guard = settings.bind_to_scope();
+    let shows = [
+        ("table", vec!["restore", "list"]),
+        ("wide", vec!["restore", "list", "-o", "wide"]),
+        ("json-list", vec!["restore", "list", "-o", "json"]),
+        ("json-one", vec!["restore", "get", "first", "-o", "json"]),
+        ("yaml-one", vec!["restore", "get", "first", "-o", "yaml"]),
+        (
+            "yaml-two",
+            vec!["restore", "get", "first", "second", "-o", "yaml"],
+        ),
+        ("name", vec!["restore", "list", "-o", "name"]),
+        ("no-headers", vec!["restore", "list", "--no-headers"]),
+        ("describe-completed", vec!["restore", "describe", "first"]),
+        ("describe-error", vec!["restore", "describe", "second"]),
+    ];
+    harness::pin_outputs!(&env, "restore", shows, |text: &str| normalize(text, &env));
+    harness::assert_get_matches_kubectl(&env, &["restore"], "systemrestores.longhorn.io").await;
+    let run = plugin(&env, &["restore", "get", "first", "nope"]).await;
+    run.failure(1)
+        .stdout_has("first")
+        .stderr_has("Error from server (NotFound): systemrestores.longhorn.io \"nope\" not found");
+}
+
+/// delete follows the SystemBackup delete's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_asks_and_reports_missing_names() {
+    let env = longhorn().await;
+    two_restores(&env).await;
+    let run = plugin(&env, &["restore", "delete", "first"]).await;
+    run.failure(1)
+        .one_line_error()
+        .stderr_has("systemrestore.longhorn.io/first (Completed)")
+        .stderr_has("What a restore already restored stays.")
+        .stderr_has("pass --yes");
+    assert_eq!(restores(&env).await, ["first", "second"]);
+    let declined = answer(
+        &env,
+        &["restore", "delete", "second"],
+        &[
+            "systemrestore.longhorn.io/second (Error)",
+            "Do you want to continue?",
+        ],
+        "n",
+    );
+    assert!(declined.contains("nothing was deleted"), "{declined}");
+    let run = plugin(&env, &["restore", "delete", "first", "missing", "-y"]).await;
+    run.failure(1)
+        .stdout_has("systemrestore.longhorn.io \"first\" deleted")
+        .stderr_has("\"missing\" not found");
+    assert_eq!(restores(&env).await, ["second"]);
+    let accepted = answer(
+        &env,
+        &["restore", "delete", "second"],
+        &["Do you want to continue?"],
+        "y",
+    );
+    assert!(
+        accepted.contains("systemrestore.longhorn.io \"second\" deleted"),
+        "{accepted}"
+    );
+    assert!(restores(&env).await.is_empty());
+}
