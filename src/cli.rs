@@ -180,7 +180,8 @@ pub struct CreateArgs {
     /// disabled when longhorn-manager is down (the bundle then keeps each volume's last backup)
     #[arg(long, value_name = "POLICY")]
     pub volume_backup_policy: Option<VolumeBackupPolicy>,
-    /// Wait until the backup is Ready (fails at once on Error)
+    /// Wait until the backup is Ready (fails at once on Error); with --local --upload,
+    /// until Longhorn has synced the upload and lists it Ready
     #[arg(long)]
     pub wait: bool,
     /// How long --wait waits (with --local: how long the volume backups may take), e.g. 30m,
@@ -228,7 +229,8 @@ pub struct LocalArgs {
     /// Overwrite the output file if it exists
     #[arg(long, requires = "local")]
     pub force: bool,
-    /// Upload the bundle to the backup target so Longhorn lists and restores it
+    /// Upload the bundle to the backup target (zip, then system-backup.cfg) and ask
+    /// Longhorn to sync, so that it lists and restores it. The bundle stays in the file too
     #[arg(long, requires = "local")]
     pub upload: bool,
     /// Backup target URL to upload to (default: BackupTarget "default" of the cluster)

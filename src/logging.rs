@@ -9,9 +9,10 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init(verbosity: u8) {
     let filter = match verbosity {
-        // kube-client logs every failed request at ERROR ("failed with error …") before
-        // the error reaches us; by default the user sees only our one-line message.
-        0 | 1 => "warn,kube_client::client::builder=off",
+        // Libraries log failures at ERROR (kube-client's "failed with error …", TLS
+        // verification) before the error reaches us; by default the user sees only our
+        // one-line message.
+        0 | 1 => "off,kubectl_longhorn_systembackup=warn",
         2 | 3 => "info,kube=info",
         4 | 5 => "debug,kube=debug,hyper=info,h2=info,rustls=info,tower=info",
         _ => "trace,hyper=debug,h2=info,rustls=info,tower=debug",

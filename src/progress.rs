@@ -149,3 +149,41 @@ impl Counter {
         self.bar.finish_with_message(message.into());
     }
 }
+
+/// A transfer's progress on stderr when a terminal is watching: bytes, total, rate.
+pub struct Transfer {
+    bar: Option<ProgressBar>,
+}
+
+impl Transfer {
+    pub fn new(label: impl Into<String>, total: Option<u64>, live: bool) -> Self {
+        let bar = live.then(|| {
+            let bar = ProgressBar::new(total.unwrap_or(0));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(label.into());
+            bar
+        });
+        Transfer { bar }
+    }
+
+    /// `done` bytes so far, of `total` when the size became known.
+    pub fn set(&self, done: u64, total: Option<u64>) {
+        if let Some(bar) = &self.bar {
+            if let Some(total) = total {
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        }
+    }
+
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -377,8 +377,9 @@ fn top_level_name(path: &Path, entries: &[Entry], report: &mut Report) -> String
         return String::new();
     };
     if stem != REMOTE_FILE_NAME && name != stem {
-        report.error(format!(
-            "the top-level folder is {name:?} but the file is {stem}.zip: uploaded as SystemBackup {stem:?} it restores nothing, silently. Restore it as SystemBackup {name:?}, or rebuild it with that name"
+        // A renamed download is fine; only an upload under the file's name is not.
+        report.warn(format!(
+            "the top-level folder is {name:?} but the file is {stem}.zip: it restores as SystemBackup {name:?} only; put in a backup target as {stem:?} it would restore nothing, silently"
         ));
     }
     for other in folders.iter().filter(|f| **f != name) {
@@ -968,17 +969,20 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_not_named_like_the_file_restores_nothing() {
+    fn a_folder_not_named_like_the_file_is_a_warning() {
+        // A renamed download: it restores under its folder's name, and only that.
         let report = inspect_entries(
             "nightly.zip",
             &[("other/yamls/longhorn/volumes.yaml", VOLUMES)],
         );
-        let errors = messages(&report, Severity::Error);
+        assert_eq!(report.name, "other");
+        assert!(!report.has_errors(), "{:?}", report.findings);
+        let warnings = messages(&report, Severity::Warning);
         assert!(
-            errors
+            warnings
                 .iter()
-                .any(|e| e.contains("\"other\"") && e.contains("restores nothing")),
-            "{errors:?}"
+                .any(|w| w.contains("\"other\" only") && w.contains("restore nothing")),
+            "{warnings:?}"
         );
         // A file as the backup target names it says nothing about the name.
         let report = inspect_entries(

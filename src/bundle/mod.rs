@@ -57,6 +57,9 @@ pub struct Outcome {
     pub volume_backups: volume_backups::Report,
     /// Volumes without a last backup: they restore empty.
     pub volumes_without_backup: Vec<String>,
+    /// Where `--upload` put the bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploaded: Option<crate::store::publish::Uploaded>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -150,6 +153,7 @@ pub async fn build(session: &Session, request: &Request, counters: &Counters) ->
         files: counts,
         volume_backups,
         volumes_without_backup: gathered.volumes_without_backup,
+        uploaded: None,
     })
 }
 

@@ -82,6 +82,13 @@ pub fn render_outcome(outcome: &Outcome, format: Format) -> Result<String> {
             if outcome.volume_backup_policy == "disabled" {
                 fields.remove(2);
             }
+            if let Some(uploaded) = &outcome.uploaded {
+                let sync = match &uploaded.sync_requested_at {
+                    Some(at) => format!("Longhorn asked to sync at {at}"),
+                    None => "not the cluster's backup target: Longhorn will not list it".into(),
+                };
+                fields.push(("Uploaded", format!("{} ({sync})", uploaded.location)));
+            }
             text.push('\n');
             text.push_str(&Describe::new().fields(0, &fields).finish());
             Ok(text)

@@ -15,9 +15,10 @@ use crate::longhorn::resources::{GROUP, SYSTEM_BACKUP, VERSION};
 use crate::longhorn::wait::{Target, wait_for};
 use crate::names::check_object_name;
 use crate::output::{self, Format};
-use crate::progress::Counters;
+use crate::progress::{Counters, Transfer};
 use crate::prompt;
 use crate::session::Session;
+use crate::store::publish::{Destination, Uploaded};
 
 pub async fn run(session: &Session, args: &CreateArgs) -> Result<()> {
     let (format, file) = split_output(&args.output)?;
@@ -60,21 +61,7 @@ pub async fn run(session: &Session, args: &CreateArgs) -> Result<()> {
     print_created(&created, format, "")?;
     if args.wait {
         let uid = created.pointer("/metadata/uid").and_then(Value::as_str);
-        wait_for(
-            session,
-            namespace,
-            &name,
-            Target::Ready,
-            args.timeout.as_limit(),
-            uid,
-        )
-        .await?;
-        if format == Format::Table {
-            output::stdout(&format!(
-                "{}/{name} condition met\n",
-                SYSTEM_BACKUP.kind_group()
-            ))?;
-        }
+        wait_ready(session, args, namespace, &name, Target::Ready, uid, format).await?;
     }
     Ok(())
 }
@@ -99,14 +86,17 @@ async fn run_local(
             "it writes nothing to the cluster except volume backups; use --volume-backup-policy disabled to write nothing at all",
         );
     }
-    if args.wait {
-        return refuse("--wait", "the bundle is complete when the command returns");
+    if args.wait && !args.local.upload {
+        return refuse(
+            "--wait",
+            "the bundle is complete when the command returns; --wait goes with --upload",
+        );
     }
-    if args.local.upload {
-        return Err(Error::invalid(
-            "--upload is not available yet; upload the bundle to the backup target yourself",
-        ));
-    }
+    // Everything the upload needs is checked before the bundle is built.
+    let destination = match args.local.upload {
+        true => Some(prepare_upload(session, args, &name).await?),
+        false => None,
+    };
     let request = bundle::Request {
         name,
         output: file,
@@ -117,12 +107,110 @@ async fn run_local(
     let counters = Counters::new(session.terminal.stderr);
     let built = bundle::build(session, &request, &counters).await;
     counters.clear();
-    let outcome = built?;
+    let mut outcome = built?;
+    if let Some(destination) = &destination {
+        outcome.uploaded = Some(upload(session, destination, &outcome).await?);
+    }
     output::stdout(&summary::render_outcome(&outcome, format)?)?;
     if let Some(warning) = summary::unbacked_warning(&outcome.volumes_without_backup) {
         eprintln!("warning: {warning}");
     }
+    if args.wait {
+        // Longhorn creates the SystemBackup when it syncs, then reads the cfg.
+        let target = Target::ReadyOnceSynced;
+        wait_ready(
+            session,
+            args,
+            &outcome.namespace,
+            &outcome.name,
+            target,
+            None,
+            format,
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// `--wait`: until SystemBackup `name` is Ready, then kubectl's `condition met`.
+async fn wait_ready(
+    session: &Session,
+    args: &CreateArgs,
+    namespace: &str,
+    name: &str,
+    target: Target,
+    uid: Option<&str>,
+    format: Format,
+) -> Result<()> {
+    wait_for(
+        session,
+        namespace,
+        name,
+        target,
+        args.timeout.as_limit(),
+        uid,
+    )
+    .await?;
+    if format == Format::Table {
+        output::stdout(&format!(
+            "{}/{name} condition met\n",
+            SYSTEM_BACKUP.kind_group()
+        ))?;
+    }
+    Ok(())
+}
+
+/// Opens the backup target and checks the name is free there and in the cluster.
+async fn prepare_upload(session: &Session, args: &CreateArgs, name: &str) -> Result<Destination> {
+    let namespace = session.namespace().await?;
+    let destination = Destination::prepare(
+        session,
+        namespace,
+        name,
+        args.local.target.as_deref(),
+        args.local.mount_path.as_deref(),
+    )
+    .await?;
+    if args.wait && !destination.is_cluster_target {
+        return Err(Error::invalid(format!(
+            "--wait needs the cluster's own backup target: Longhorn lists only backups in BackupTarget \"default\", and {} is not it; drop --wait, or drop --target",
+            destination.store.url.display()
+        )));
+    }
+    Ok(destination)
+}
+
+/// Uploads the built bundle, with the bytes sent and the rate on a terminal.
+async fn upload(
+    session: &Session,
+    destination: &Destination,
+    outcome: &bundle::Outcome,
+) -> Result<Uploaded> {
+    let transfer = Transfer::new(
+        format!("uploading {}", outcome.name),
+        Some(outcome.bytes),
+        session.terminal.stderr,
+    );
+    let uploaded = destination
+        .publish(
+            session,
+            &outcome.name,
+            &outcome.longhorn_version,
+            &outcome.file,
+            &outcome.sha256,
+            |sent| transfer.set(sent, None),
+        )
+        .await;
+    transfer.finish();
+    // The bundle itself is complete: say where it is, so a retry need not rebuild it
+    // from a cluster that may have changed.
+    uploaded.map_err(|e| match e {
+        Error::Store(message) => Error::Store(format!(
+            "{message}; the bundle is kept in {} (retry with --force)",
+            outcome.file.display()
+        )),
+        other => other,
+    })
 }
 
 /// Refuses, before writing anything, what Longhorn would reject or fail on: no

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use crate::api;
@@ -14,6 +13,7 @@ use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
 use crate::names::check_object_name;
 use crate::output;
+use crate::progress::Transfer;
 use crate::session::Session;
 use crate::store::{self, default_zip_path};
 
@@ -55,17 +55,11 @@ pub async fn run(session: &Session, args: &DownloadArgs) -> Result<()> {
         ))
     })?;
 
-    let bar = session.terminal.stderr.then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("downloading {}", args.name));
-        bar
-    });
+    let transfer = Transfer::new(
+        format!("downloading {}", args.name),
+        None,
+        session.terminal.stderr,
+    );
     let mut hasher = Sha256::new();
     let size = store
         .download(
@@ -76,17 +70,10 @@ pub async fn run(session: &Session, args: &DownloadArgs) -> Result<()> {
                 file.write_all(chunk)
                     .map_err(|e| write_error(&destination, &e))
             },
-            |done, total| {
-                if let Some(bar) = &bar {
-                    bar.set_length(total.unwrap_or(0));
-                    bar.set_position(done);
-                }
-            },
+            |done, total| transfer.set(done, total),
         )
         .await?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    transfer.finish();
     let checksum = hex::encode(hasher.finalize());
     if checksum != config.checksum {
         return Err(Error::Store(format!(

@@ -15,6 +15,8 @@ use crate::watch::{self, Step};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Ready,
+    /// Ready, for a SystemBackup Longhorn has yet to create from the backup target.
+    ReadyOnceSynced,
     Deleted,
 }
 
@@ -46,12 +48,13 @@ pub async fn wait_for(
                     progress.observe(sb::state(object));
                     Step::Continue
                 }
-                (Target::Ready, None) if seen => Step::Fail(Error::invalid(format!(
+                (_, None) if seen => Step::Fail(Error::invalid(format!(
                     "{}/{name} was deleted while waiting for it",
                     SYSTEM_BACKUP.kind_group()
                 ))),
+                (Target::ReadyOnceSynced, None) => Step::Continue,
                 (Target::Ready, None) => Step::Fail(not_found(name)),
-                (Target::Ready, Some(object)) => {
+                (Target::Ready | Target::ReadyOnceSynced, Some(object)) => {
                     seen = true;
                     let state = sb::state(object);
                     progress.observe(state);

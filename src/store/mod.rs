@@ -12,13 +12,14 @@ pub mod target;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 pub use config::SystemBackupConfig;
 pub use credentials::Credentials;
@@ -66,6 +67,8 @@ pub async fn open_cluster_target(
 pub struct Store {
     objects: Arc<dyn ObjectStore>,
     prefix: String,
+    /// The directory of an NFS/CIFS/VFS target on this machine.
+    local_root: Option<PathBuf>,
     pub url: TargetUrl,
 }
 
@@ -77,6 +80,7 @@ impl Store {
         credentials: &Credentials,
         mount_path: Option<&Path>,
     ) -> Result<Self> {
+        let mut local_root = None;
         let (objects, prefix): (Arc<dyn ObjectStore>, String) = match url.scheme.as_str() {
             "s3" => (
                 Arc::new(s3(url, credentials)?),
@@ -95,9 +99,13 @@ impl Store {
                         url.scheme
                     ))
                 })?;
+                local_root = Some(mount.to_path_buf());
                 (Arc::new(local_dir(mount)?), String::new())
             }
-            "vfs" => (Arc::new(local_dir(Path::new(&url.path))?), String::new()),
+            "vfs" => {
+                local_root = Some(PathBuf::from(&url.path));
+                (Arc::new(local_dir(Path::new(&url.path))?), String::new())
+            }
             other => {
                 return Err(Error::invalid(format!(
                     "backup target scheme {other}:// is not supported; Longhorn uses s3://, azblob://, nfs:// and cifs://"
@@ -107,6 +115,7 @@ impl Store {
         Ok(Store {
             objects,
             prefix,
+            local_root,
             url: url.clone(),
         })
     }
@@ -175,6 +184,7 @@ impl Store {
 
     /// Uploads the zip, then the cfg: the cfg is Longhorn's "uploaded" marker, so an
     /// upload cut at any byte of the zip leaves no cfg (longhorn-system-backup.md §5.3).
+    /// A failed zip upload is aborted, so the store keeps no partial object.
     pub async fn upload(
         &self,
         zip: &Path,
@@ -191,22 +201,25 @@ impl Store {
             .objects
             .put_multipart(&self.path(version, name, ZIP_FILE))
             .await
-            .map_err(|e| self.error("uploading", e))?;
+            .map_err(|e| self.error("uploading system-backup.zip to", e))?;
         let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, 8 << 20);
         let mut buffer = vec![0u8; 1 << 20];
         let mut sent = 0u64;
         loop {
-            let read = file
-                .read(&mut buffer)
-                .await
-                .map_err(Error::io(format!("reading {}", zip.display())))?;
+            let read = match file.read(&mut buffer).await {
+                Ok(read) => read,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(Error::io(format!("reading {}", zip.display()))(e));
+                }
+            };
             if read == 0 {
                 break;
             }
-            writer
-                .wait_for_capacity(4)
-                .await
-                .map_err(|e| self.error("uploading", e))?;
+            if let Err(e) = writer.wait_for_capacity(4).await {
+                let _ = writer.abort().await;
+                return Err(self.error("uploading system-backup.zip to", e));
+            }
             writer.write(&buffer[..read]);
             sent += read as u64;
             progress(sent);
@@ -214,7 +227,7 @@ impl Store {
         writer
             .finish()
             .await
-            .map_err(|e| self.error("uploading system-backup.zip", e))?;
+            .map_err(|e| self.error("uploading system-backup.zip to", e))?;
         let cfg = config.to_json()?;
         self.objects
             .put(
@@ -222,7 +235,37 @@ impl Store {
                 cfg.into_bytes().into(),
             )
             .await
-            .map_err(|e| self.error("writing system-backup.cfg", e))?;
+            .map_err(|e| self.error("writing system-backup.cfg to", e))?;
+        Ok(())
+    }
+
+    /// Removes what an upload of `name` left without a cfg (which Longhorn does not
+    /// consider uploaded), so that a retry can write it again.
+    pub async fn remove_incomplete(&self, version: &str, name: &str) -> Result<()> {
+        let dir = ObjectPath::from(system_backup_dir(&self.prefix, version, name));
+        let objects: Vec<_> = self
+            .objects
+            .list(Some(&dir))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(|e| self.error("listing", e))?;
+        for location in objects {
+            self.objects
+                .delete(&location)
+                .await
+                .map_err(|e| self.error("removing an incomplete upload from", e))?;
+        }
+        // A share keeps the (now empty) directory, which Longhorn would list as a backup.
+        if let Some(root) = &self.local_root {
+            let path = root.join(dir.as_ref());
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(Error::io(format!(
+                    "removing an incomplete upload at {}",
+                    path.display()
+                )))?;
+            }
+        }
         Ok(())
     }
 
@@ -289,15 +332,32 @@ fn describe_store_error(error: &object_store::Error) -> String {
     message
 }
 
+/// A few quick retries: an unreachable or misconfigured target is reported in
+/// seconds, not after object_store's default three minutes.
+fn retry_config() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(30),
+        ..RetryConfig::default()
+    }
+}
+
 fn client_options(credentials: &Credentials, cert_key: &str) -> Result<ClientOptions> {
-    let mut options = ClientOptions::new().with_allow_http(true);
+    let mut options = ClientOptions::new()
+        .with_allow_http(true)
+        .with_connect_timeout(Duration::from_secs(10));
     if let Some(pem) = credentials.get(cert_key) {
-        let certificate = object_store::Certificate::from_pem(pem.as_bytes()).map_err(|_| {
-            Error::invalid(format!(
-                "{cert_key} in the credential secret is not a PEM certificate"
-            ))
-        })?;
-        options = options.with_root_certificate(certificate);
+        let certificates = object_store::Certificate::from_pem_bundle(pem.as_bytes())
+            .ok()
+            .filter(|certificates| !certificates.is_empty())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{cert_key} in the credential secret is not a PEM certificate; it must hold the CA's certificate (-----BEGIN CERTIFICATE----- …)"
+                ))
+            })?;
+        for certificate in certificates {
+            options = options.with_root_certificate(certificate);
+        }
     }
     let proxy = credentials
         .get("HTTPS_PROXY")
@@ -329,7 +389,8 @@ fn s3(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
         .with_region(region.unwrap_or_else(|| "us-east-1".into()))
         .with_access_key_id(credentials.require("AWS_ACCESS_KEY_ID", "s3")?)
         .with_secret_access_key(credentials.require("AWS_SECRET_ACCESS_KEY", "s3")?)
-        .with_client_options(client_options(credentials, "AWS_CERT")?);
+        .with_client_options(client_options(credentials, "AWS_CERT")?)
+        .with_retry(retry_config());
     if let Some(endpoint) = credentials.get("AWS_ENDPOINTS") {
         builder = builder
             .with_endpoint(endpoint)
@@ -371,6 +432,7 @@ fn azure(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore>
         .with_container_name(container)
         .with_endpoint(endpoint)
         .with_client_options(client_options(credentials, "AZBLOB_CERT")?)
+        .with_retry(retry_config())
         .build()
         .map_err(|e| Error::invalid(format!("cannot use backup target {}: {e}", url.display())))
 }

@@ -7,24 +7,118 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use super::{Store, SystemBackupConfig, config::go_time};
+use super::{Store, SystemBackupConfig, TargetUrl, config::go_time};
 use crate::api::{self, Selector};
+use crate::bundle;
 use crate::error::{Error, Result};
-use crate::longhorn::install;
 use crate::longhorn::resources::{self, SETTING_DEFAULT_ENGINE_IMAGE, SYSTEM_BACKUP};
 use crate::longhorn::systembackup as sb;
+use crate::longhorn::{backup_target, install};
 use crate::session::Session;
 
-/// Refuses when `name` exists as a SystemBackup or in the store (under any version:
-/// Longhorn keys system backups by name only).
+/// Where a local bundle is going, checked before it is built: the target opens, the
+/// name is free, the cfg's manager image can be named.
+pub struct Destination {
+    pub store: Store,
+    namespace: String,
+    /// Whether this is the cluster's own target (BackupTarget `default`), the only one
+    /// Longhorn syncs from.
+    pub is_cluster_target: bool,
+    /// The version folder of an earlier upload of the name that never got its cfg.
+    incomplete: Option<String>,
+}
+
+/// Where the bundle went, for the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploaded {
+    /// The system backup's URL in the store (`<target>/backupstore/system-backups/<version>/<name>`).
+    pub location: String,
+    pub checksum: String,
+    /// When Longhorn was asked to sync; none for a target other than the cluster's.
+    pub sync_requested_at: Option<String>,
+}
+
+impl Destination {
+    pub async fn prepare(
+        session: &Session,
+        namespace: &str,
+        name: &str,
+        url_override: Option<&str>,
+        mount_path: Option<&Path>,
+    ) -> Result<Self> {
+        let (store, target) =
+            super::open_cluster_target(session, namespace, url_override, mount_path).await?;
+        let is_cluster_target = target
+            .and_then(|t| TargetUrl::parse(&t.url).ok())
+            .is_some_and(|url| url.cfg_target_url() == store.url.cfg_target_url());
+        let incomplete = check_name_free(session, namespace, &store, name).await?;
+        manager_image(session, namespace).await?;
+        Ok(Destination {
+            store,
+            namespace: namespace.to_string(),
+            is_cluster_target,
+            incomplete,
+        })
+    }
+
+    /// Uploads `zip` as system backup `name` of Longhorn `version` (zip, then cfg) and,
+    /// on the cluster's own target, asks Longhorn to sync so that it lists it
+    /// (longhorn-system-backup.md §10.3–10.6).
+    pub async fn publish(
+        &self,
+        session: &Session,
+        name: &str,
+        version: &str,
+        zip: &Path,
+        checksum: &str,
+        progress: impl Fn(u64),
+    ) -> Result<Uploaded> {
+        let config = config_for(
+            session,
+            &self.namespace,
+            &self.store,
+            name,
+            version,
+            checksum,
+        )
+        .await?;
+        if let Some(leftover) = &self.incomplete {
+            self.store.remove_incomplete(leftover, name).await?;
+        }
+        self.store.upload(zip, &config, progress).await?;
+        let sync_requested_at = if self.is_cluster_target {
+            Some(
+                backup_target::request_sync(session, &self.namespace)
+                    .await?
+                    .requested_at,
+            )
+        } else {
+            None
+        };
+        Ok(Uploaded {
+            location: format!(
+                "{}/{}",
+                self.store.url.display().trim_end_matches('/'),
+                super::system_backup_dir("", version, name)
+            ),
+            checksum: config.checksum,
+            sync_requested_at,
+        })
+    }
+}
+
+/// Refuses when `name` exists as a SystemBackup or as a complete backup in the store
+/// (under any version: Longhorn keys system backups by name only). Returns the version
+/// folder of an upload of it that has no cfg: Longhorn does not consider that
+/// uploaded, and it has to go before the name is written again.
 pub async fn check_name_free(
     session: &Session,
     namespace: &str,
     store: &Store,
     name: &str,
-) -> Result<()> {
+) -> Result<Option<String>> {
     if api::get_opt(
         session,
         &SYSTEM_BACKUP.api_resource(),
@@ -38,18 +132,20 @@ pub async fn check_name_free(
             "systembackup {name:?} already exists as a SystemBackup in {namespace}; choose another name"
         )));
     }
-    if let Some(version) = store.find(name).await? {
+    let Some(version) = store.find(name).await? else {
+        return Ok(None);
+    };
+    if store.config(&version, name).await?.is_some() {
         return Err(Error::invalid(format!(
             "system backup {name:?} already exists in the backup target {} (under {version}); choose another name",
             store.url.display()
         )));
     }
-    Ok(())
+    Ok(Some(version))
 }
 
-/// The `--manager-image` of the longhorn-manager DaemonSet: the image Longhorn's
-/// restore job runs with. Longhorn's manifests put the flags in `command`, others in
-/// `args`; both count.
+/// The manager image of the longhorn-manager DaemonSet (its `--manager-image` flag):
+/// the image Longhorn's restore job runs with.
 pub async fn manager_image(session: &Session, namespace: &str) -> Result<String> {
     let daemon_set = api::get_opt(session, &resources::daemon_sets(), Some(namespace), "longhorn-manager")
         .await?
@@ -58,39 +154,10 @@ pub async fn manager_image(session: &Session, namespace: &str) -> Result<String>
                 "the longhorn-manager DaemonSet is not in {namespace}; its --manager-image is needed for the uploaded backup's cfg, which Longhorn's restore runs"
             ))
         })?;
-    let containers = daemon_set
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array);
-    let words: Vec<&str> = containers
-        .into_iter()
-        .flatten()
-        .flat_map(|c| {
-            ["command", "args"]
-                .into_iter()
-                .filter_map(|k| c.get(k).and_then(Value::as_array))
-                .flatten()
-                .filter_map(Value::as_str)
-        })
-        .collect();
-    flag_value(&words, "--manager-image").ok_or_else(|| {
+    bundle::collect::manager_image(&daemon_set).ok_or_else(|| {
         Error::invalid(format!(
-            "the longhorn-manager DaemonSet in {namespace} has no --manager-image flag; cannot name the manager image in the cfg"
+            "the longhorn-manager DaemonSet in {namespace} names no manager image; cannot name it in the cfg"
         ))
-    })
-}
-
-/// The value of `flag` in a command line (`--flag value` or `--flag=value`).
-fn flag_value(words: &[&str], flag: &str) -> Option<String> {
-    words.iter().enumerate().find_map(|(i, word)| {
-        if let Some(value) = word
-            .strip_prefix(flag)
-            .and_then(|rest| rest.strip_prefix('='))
-        {
-            return Some(value.to_string());
-        }
-        (*word == flag)
-            .then(|| words.get(i + 1).map(|v| v.to_string()))
-            .flatten()
     })
 }
 
@@ -116,33 +183,14 @@ async fn git_commit(session: &Session, namespace: &str, version: &str) -> Result
         .to_string())
 }
 
-/// SHA-256 of a file, hex, read in blocks.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut file =
-        std::fs::File::open(path).map_err(Error::io(format!("reading {}", path.display())))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .map_err(Error::io(format!("reading {}", path.display())))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
-/// The cfg for `zip`, as backupstore's `system-backup upload` writes it.
+/// The cfg of a zip with SHA-256 `checksum`, as backupstore's `system-backup upload` writes it.
 pub async fn config_for(
     session: &Session,
     namespace: &str,
     store: &Store,
     name: &str,
     version: &str,
-    zip: &Path,
+    checksum: &str,
 ) -> Result<SystemBackupConfig> {
     let engine_image = install::setting(session, namespace, SETTING_DEFAULT_ENGINE_IMAGE)
         .await?
@@ -160,30 +208,6 @@ pub async fn config_for(
         manager_image: manager_image(session, namespace).await?,
         engine_image,
         created_at: go_time(Timestamp::now()),
-        checksum: sha256_file(zip)?,
+        checksum: checksum.to_string(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_flag_values_in_both_spellings() {
-        let words = [
-            "longhorn-manager",
-            "-d",
-            "daemon",
-            "--engine-image",
-            "e:1",
-            "--manager-image=m:1",
-        ];
-        assert_eq!(
-            flag_value(&words, "--manager-image").as_deref(),
-            Some("m:1")
-        );
-        assert_eq!(flag_value(&words, "--engine-image").as_deref(), Some("e:1"));
-        assert_eq!(flag_value(&words, "--service-account"), None);
-        assert_eq!(flag_value(&["--manager-image"], "--manager-image"), None);
-    }
 }

@@ -115,6 +115,37 @@ pub async fn plugin_in(env: &Longhorn, dir: &Path, args: &[&str]) -> Run {
     run_in(binary(), plugin_args(env, args), &[], Some(dir)).await
 }
 
+/// Runs the plugin like [`plugin_in`] without root's power to write anywhere: as
+/// nobody (setpriv, from util-linux) when the tests run as root. `dir` is made
+/// writable for that user and gets a readable copy of the kubeconfig.
+pub async fn plugin_unprivileged(env: &Longhorn, dir: &Path, args: &[&str]) -> Run {
+    use std::os::unix::fs::PermissionsExt;
+    let kubeconfig = dir.join(".kubeconfig-unprivileged");
+    std::fs::copy(env.kubeconfig(), &kubeconfig).expect("copy the kubeconfig");
+    std::fs::set_permissions(&kubeconfig, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut full = vec![
+        "--kubeconfig".to_string(),
+        kubeconfig.display().to_string(),
+        "-n".to_string(),
+        env.namespace().to_string(),
+    ];
+    full.extend(args.iter().map(|a| a.to_string()));
+    // SAFETY: geteuid has no preconditions.
+    let run = if unsafe { libc::geteuid() } == 0 {
+        let mut wrapped: Vec<String> = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+            .map(String::from)
+            .to_vec();
+        wrapped.push(binary().display().to_string());
+        wrapped.extend(full);
+        run_in("setpriv", wrapped, &[], Some(dir)).await
+    } else {
+        run_in(binary(), full, &[], Some(dir)).await
+    };
+    let _ = std::fs::remove_file(&kubeconfig);
+    run
+}
+
 /// `--kubeconfig … -n … ARGS` for `env`.
 pub fn plugin_args(env: &Longhorn, args: &[&str]) -> Vec<String> {
     let mut full = vec![

@@ -10,3 +10,4 @@ mod prompts;
 mod restore;
 mod schedule;
 mod systembackup;
+mod upload;

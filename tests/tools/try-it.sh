@@ -2,7 +2,7 @@
 # Try the plugin without a Longhorn cluster (README "Try it"): builds and starts the
 # test ground (a real kube-apiserver + etcd with Longhorn's CRDs and the Longhorn
 # simulator, seeded with a small install), walks through
-#   create → wait → list → describe → local bundle → inspect → delete
+#   create → wait → list → describe → local bundle uploaded → inspect → download → delete
 # with the plugin through real kubectl, then keeps the ground up until Ctrl-C and
 # prints the export line to use it from another shell.
 #
@@ -68,8 +68,9 @@ cd "$work"
 step kubectl longhorn systembackup create demo --wait
 step kubectl longhorn systembackup list
 step kubectl longhorn systembackup describe demo
-step kubectl longhorn systembackup create offline --local --volume-backup-policy disabled
+step kubectl longhorn systembackup create offline --local --upload --mount-path "$mount_path" --volume-backup-policy disabled --wait
 step kubectl longhorn systembackup inspect offline.zip
+step kubectl longhorn systembackup list
 step kubectl longhorn systembackup download demo --mount-path "$mount_path"
 step kubectl longhorn systembackup delete demo --yes
 step kubectl longhorn systembackup list

@@ -337,13 +337,67 @@ impl Longhorn {
         &self.stores
     }
 
-    /// Makes the store reachable or not and waits until BackupTarget `default`
-    /// reflects it (`status.available`).
-    pub async fn set_backup_target_available(
+    /// Points BackupTarget `default` at `url` with a credential Secret holding
+    /// `secret`, as a user does in the Longhorn UI, and (for S3 or Azure) has the
+    /// simulator store server-side backups in `store`, the same bucket or container
+    /// the plugin reaches. Waits until the target is available.
+    pub async fn use_backup_target(
         &self,
-        available: bool,
+        url: &str,
+        secret: &crate::stores::SecretData,
+        store: Option<Arc<dyn object_store::ObjectStore>>,
     ) -> Result<DynamicObject, Error> {
-        self.knobs.set_store_reachable(available);
+        use k8s_openapi::api::core::v1::Secret;
+        let client = self.client().await?;
+        let secret_name = "backup-target-credential";
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), self.namespace());
+        let object: Secret = serde_json::from_value(json!({
+            "metadata": {"name": secret_name},
+            "stringData": secret,
+        }))
+        .map_err(|e| Error::Kube(e.to_string()))?;
+        match secrets.create(&PostParams::default(), &object).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                secrets
+                    .replace(secret_name, &PostParams::default(), &{
+                        let mut current = secrets
+                            .get(secret_name)
+                            .await
+                            .map_err(|e| Error::Kube(e.to_string()))?;
+                        current.data = None;
+                        current.string_data = object.string_data.clone();
+                        current
+                    })
+                    .await
+                    .map_err(|e| Error::Kube(e.to_string()))?;
+            }
+            Err(e) => return Err(Error::Kube(e.to_string())),
+        }
+        if let Some(store) = store {
+            self.stores.register(
+                url,
+                Arc::new(crate::simulator::store::ObjectStoreAdapter::new(store)),
+            );
+        }
+        let api = Kind::BackupTarget.api(&client, self.namespace());
+        let patch = json!({"spec": {"backupTargetURL": url, "credentialSecret": secret_name}});
+        api.patch(
+            DEFAULT_BACKUP_TARGET,
+            &Default::default(),
+            &kube::api::Patch::Merge(patch),
+        )
+        .await
+        .map_err(|e| Error::Kube(e.to_string()))?;
+        self.wait_for_backup_target(|spec_url, available| spec_url == url && available)
+            .await
+    }
+
+    /// Waits until BackupTarget `default` (its URL, whether it is available) passes `done`.
+    async fn wait_for_backup_target(
+        &self,
+        done: impl Fn(&str, bool) -> bool,
+    ) -> Result<DynamicObject, Error> {
         let client = self.client().await?;
         let api = Kind::BackupTarget.api(&client, self.namespace());
         self.wait_for(
@@ -351,15 +405,25 @@ impl Longhorn {
             DEFAULT_BACKUP_TARGET,
             Duration::from_secs(30),
             |target| {
-                target
-                    .data
-                    .pointer("/status/available")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false)
-                    == available
+                let data = &target.data;
+                let url = data
+                    .pointer("/spec/backupTargetURL")
+                    .and_then(Value::as_str);
+                let available = data.pointer("/status/available").and_then(Value::as_bool);
+                done(url.unwrap_or_default(), available.unwrap_or(false))
             },
         )
         .await
+    }
+
+    /// Makes the store reachable or not and waits until BackupTarget `default`
+    /// reflects it (`status.available`).
+    pub async fn set_backup_target_available(
+        &self,
+        available: bool,
+    ) -> Result<DynamicObject, Error> {
+        self.knobs.set_store_reachable(available);
+        self.wait_for_backup_target(|_, now| now == available).await
     }
 
     /// Asks for a sync of BackupTarget `default` now, as its poll timer would.
@@ -467,6 +531,21 @@ impl Longhorn {
 
     /// Core/v1 events about an object, oldest first.
     pub async fn events_for(&self, kind: Kind, name: &str) -> Result<Vec<Event>, Error> {
+        // The simulator, like Longhorn, records an event just after the status change
+        // it reports: wait until no new one has come for a moment (at most 5 s).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut events = self.list_events(kind, name).await?;
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let again = self.list_events(kind, name).await?;
+            if again.len() == events.len() || Instant::now() > deadline {
+                return Ok(again);
+            }
+            events = again;
+        }
+    }
+
+    async fn list_events(&self, kind: Kind, name: &str) -> Result<Vec<Event>, Error> {
         let client = self.client().await?;
         let api: Api<Event> = Api::namespaced(client, self.namespace());
         let selector = format!(

@@ -317,6 +317,112 @@ impl SystemBackupStore {
     }
 }
 
+/// An `object_store` client (S3 on s3s-fs, Azure on Azurite) as the simulator's
+/// store, so that server-side system backups go to the same bucket or container the
+/// plugin reads and writes. Keys are relative to the client's bucket or container.
+pub struct ObjectStoreAdapter {
+    inner: Arc<dyn object_store::ObjectStore>,
+}
+
+impl ObjectStoreAdapter {
+    pub fn new(inner: Arc<dyn object_store::ObjectStore>) -> Self {
+        Self { inner }
+    }
+}
+
+fn object_error(context: &str, key: &str, error: object_store::Error) -> StoreError {
+    StoreError(format!("{context} {key}: {error}"))
+}
+
+impl ObjectStore for ObjectStoreAdapter {
+    fn list(&self, prefix: &str) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        let prefix = prefix.trim_matches('/').to_string();
+        Box::pin(async move {
+            let path = object_store::path::Path::from(prefix.as_str());
+            let listed = self
+                .inner
+                .list_with_delimiter(Some(&path))
+                .await
+                .map_err(|e| object_error("cannot list", &prefix, e))?;
+            let mut names: Vec<String> = listed
+                .common_prefixes
+                .iter()
+                .chain(listed.objects.iter().map(|o| &o.location))
+                .filter_map(|p| p.filename().map(str::to_string))
+                .collect();
+            names.sort();
+            names.dedup();
+            Ok(names)
+        })
+    }
+
+    fn read(&self, key: &str) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+        let key = key.trim_matches('/').to_string();
+        Box::pin(async move {
+            use object_store::ObjectStoreExt;
+            let path = object_store::path::Path::from(key.as_str());
+            match self.inner.get(&path).await {
+                Ok(result) => result
+                    .bytes()
+                    .await
+                    .map(|b| Some(b.to_vec()))
+                    .map_err(|e| object_error("cannot read", &key, e)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(object_error("cannot read", &key, e)),
+            }
+        })
+    }
+
+    fn exists(&self, key: &str) -> BoxFuture<'_, StoreResult<bool>> {
+        let key = key.trim_matches('/').to_string();
+        Box::pin(async move {
+            use object_store::ObjectStoreExt;
+            let path = object_store::path::Path::from(key.as_str());
+            match self.inner.head(&path).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(object_error("cannot stat", &key, e)),
+            }
+        })
+    }
+
+    fn write(&self, key: &str, data: Vec<u8>) -> BoxFuture<'_, StoreResult<()>> {
+        let key = key.trim_matches('/').to_string();
+        Box::pin(async move {
+            use object_store::ObjectStoreExt;
+            let path = object_store::path::Path::from(key.as_str());
+            self.inner
+                .put(&path, data.into())
+                .await
+                .map(|_| ())
+                .map_err(|e| object_error("cannot write", &key, e))
+        })
+    }
+
+    fn remove_all(&self, prefix: &str) -> BoxFuture<'_, StoreResult<()>> {
+        let prefix = prefix.trim_matches('/').to_string();
+        Box::pin(async move {
+            use futures::TryStreamExt;
+            use object_store::ObjectStoreExt;
+            let path = object_store::path::Path::from(prefix.as_str());
+            let objects: Vec<_> = self
+                .inner
+                .list(Some(&path))
+                .map_ok(|meta| meta.location)
+                .try_collect()
+                .await
+                .map_err(|e| object_error("cannot list", &prefix, e))?;
+            for location in objects {
+                self.inner
+                    .delete(&location)
+                    .await
+                    .map_err(|e| object_error("cannot remove", location.as_ref(), e))?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Resolves backup target URLs to stores. NFS and CIFS shares are "mounted" as
 /// directories under `mount_root`; `vfs://` targets are used as they are.
 pub struct Stores {
