@@ -132,23 +132,27 @@ struct Release {
 /// name validate-krew-manifest requires).
 async fn release(name: &str, out: &Path) -> Release {
     let manifest = out.join(format!("{name}.yaml"));
-    harness::run(
-        "bash",
-        vec![
-            repo().join("krew/release.sh").display().to_string(),
-            "--profile".into(),
-            "dev".into(),
-            "--name".into(),
-            name.into(),
-            "--out".into(),
-            out.display().to_string(),
-            "--manifest".into(),
-            manifest.display().to_string(),
-        ],
-        &[],
-    )
-    .await
-    .success();
+    // Without the variables cargo sets for tests (CARGO_PKG_NAME, CARGO_MANIFEST_DIR
+    // …): ring's build script tracks them, so the nested build would leave it stale
+    // for the next `cargo test` (a rebuild of the whole TLS stack).
+    let mut args: Vec<String> = std::env::vars()
+        .map(|(key, _)| key)
+        .filter(|key| key.starts_with("CARGO") && key != "CARGO_TARGET_DIR" && key != "CARGO_HOME")
+        .flat_map(|key| ["-u".to_string(), key])
+        .collect();
+    args.extend([
+        "bash".to_string(),
+        repo().join("krew/release.sh").display().to_string(),
+        "--profile".into(),
+        "dev".into(),
+        "--name".into(),
+        name.into(),
+        "--out".into(),
+        out.display().to_string(),
+        "--manifest".into(),
+        manifest.display().to_string(),
+    ]);
+    harness::run("env", args, &[]).await.success();
     let archives: Vec<PathBuf> = std::fs::read_dir(out)
         .expect("read the release directory")
         .map(|e| e.expect("entry").path())
