@@ -77,7 +77,8 @@ spec:
     Create, list, describe, wait for, delete and restore Longhorn system backups
     (SystemBackup and SystemRestore custom resources), schedule them with
     RecurringJobs, and build the system-backup bundle on your machine when
-    longhorn-manager cannot, with kubectl-style flags and output.
+    longhorn-manager cannot, uploading it to the backup target for Longhorn
+    to list and restore, with kubectl-style flags and output.
     Usage: $usage --help
   caveats: |
     Shell completion of "$usage …" needs one more link,
