@@ -68,10 +68,21 @@ pub fn error_message(object: &Value) -> Option<&str> {
 
 /// Where Longhorn keeps this backup in the target (longhorn-system-backup.md §5.1).
 pub fn remote_location(target_url: &str, version: &str, name: &str) -> String {
-    format!(
-        "{}/backupstore/system-backups/{version}/{name}/",
-        target_url.trim_end_matches('/')
-    )
+    // A directory: the trailing slash before the target's query, if any.
+    match crate::store::TargetUrl::parse(target_url) {
+        Ok(mut url) => {
+            let query = url
+                .query
+                .take()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            format!("{}/{query}", url.system_backup_url(version, name))
+        }
+        Err(_) => format!(
+            "{}/backupstore/system-backups/{version}/{name}/",
+            target_url.trim_end_matches('/')
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +114,14 @@ mod tests {
         assert_eq!(
             remote_location("s3://bucket@us-east-1/", "v1.9.0", "demo"),
             "s3://bucket@us-east-1/backupstore/system-backups/v1.9.0/demo/"
+        );
+        assert_eq!(
+            remote_location(
+                "nfs://10.0.0.1:/exports/lh/?nfsOptions=soft",
+                "v1.9.0",
+                "demo"
+            ),
+            "nfs://10.0.0.1:/exports/lh/backupstore/system-backups/v1.9.0/demo/?nfsOptions=soft"
         );
     }
 }

@@ -98,11 +98,7 @@ impl Destination {
             None
         };
         Ok(Uploaded {
-            location: format!(
-                "{}/{}",
-                self.store.url.display().trim_end_matches('/'),
-                super::system_backup_dir("", version, name)
-            ),
+            location: self.store.url.system_backup_url(version, name),
             checksum: config.checksum,
             sync_requested_at,
         })

@@ -60,21 +60,36 @@ impl TargetUrl {
     /// with a cleaned path, plus a trailing `/` when the text contains `@`
     /// (longhorn-system-backup.md §5.1).
     pub fn cfg_target_url(&self) -> String {
-        let mut text = format!("{}://", self.scheme);
-        if let Some(user) = &self.user {
-            text.push_str(user);
-            text.push('@');
-        }
-        text.push_str(&self.host);
-        text.push_str(&self.path);
-        if let Some(query) = &self.query {
-            text.push('?');
-            text.push_str(query);
-        }
+        let mut text = self.with_path(&self.path);
         if text.contains('@') {
             text.push('/');
         }
         text
+    }
+
+    /// The URL of system backup `name` of Longhorn `version` in this target, as
+    /// backupstore's `GetSystemBackupURL` joins it (the query stays at the end).
+    pub fn system_backup_url(&self, version: &str, name: &str) -> String {
+        self.with_path(&format!(
+            "{}/{}",
+            self.path,
+            system_backup_dir("", version, name)
+        ))
+    }
+
+    /// `scheme://[user@]host<path>[?query]`.
+    fn with_path(&self, path: &str) -> String {
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        let query = self
+            .query
+            .as_ref()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        format!("{}://{user}{}{path}{query}", self.scheme, self.host)
     }
 
     /// The text users see: the URL with the cleaned path.
@@ -168,6 +183,27 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn system_backup_urls_keep_the_query_last() {
+        let url = |text: &str| {
+            TargetUrl::parse(text)
+                .unwrap()
+                .system_backup_url("v1.9.0", "demo")
+        };
+        assert_eq!(
+            url("s3://backups@us-east-1/cluster-a/"),
+            "s3://backups@us-east-1/cluster-a/backupstore/system-backups/v1.9.0/demo"
+        );
+        assert_eq!(
+            url("nfs://10.0.0.1:/exports/lh?nfsOptions=soft"),
+            "nfs://10.0.0.1:/exports/lh/backupstore/system-backups/v1.9.0/demo?nfsOptions=soft"
+        );
+        assert_eq!(
+            url("azblob://c@core.windows.net/"),
+            "azblob://c@core.windows.net/backupstore/system-backups/v1.9.0/demo"
+        );
     }
 
     #[test]
