@@ -99,6 +99,9 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });
+    // Stop what still runs in the background (HTTP connections, which log at -v=6+)
+    // so that the error is the last line printed.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     exit_code(outcome)
 }
 

@@ -278,10 +278,25 @@ async fn server_side_backups_on_s3_download_and_sync() {
     .one_line_error()
     .stderr_has("--wait needs the cluster's own backup target");
     assert!(!dir.path().join("aside.zip").exists());
-    upload(&env, dir.path(), "aside", &["--target", &elsewhere])
-        .await
-        .success()
-        .stdout_has("Longhorn will not list it");
+    let aside = upload(
+        &env,
+        dir.path(),
+        "aside",
+        &["--target", &elsewhere, "-o", "json"],
+    )
+    .await;
+    aside.success();
+    // -o json says where the bundle went, and that no sync was asked for.
+    let summary: Value = serde_json::from_str(&aside.stdout).expect("JSON summary");
+    assert_eq!(
+        summary["uploaded"]["location"],
+        format!(
+            "{elsewhere}backupstore/system-backups/{}/aside",
+            env.version().as_str()
+        )
+    );
+    assert_eq!(summary["uploaded"]["checksum"], summary["sha256"]);
+    assert_eq!(summary["uploaded"]["syncRequestedAt"], Value::Null);
     let cfg = backupstore_verdict(
         &env,
         &elsewhere,
