@@ -27,6 +27,9 @@ pub struct Destination {
     pub is_cluster_target: bool,
     /// The version folder of an earlier upload of the name that never got its cfg.
     incomplete: Option<String>,
+    /// What the cfg names for Longhorn's restore job (§5.2), read before building.
+    manager_image: String,
+    engine_image: String,
 }
 
 /// Where the bundle went, for the summary.
@@ -53,13 +56,18 @@ impl Destination {
         let is_cluster_target = target
             .and_then(|t| TargetUrl::parse(&t.url).ok())
             .is_some_and(|url| url.cfg_target_url() == store.url.cfg_target_url());
-        let incomplete = check_name_free(session, namespace, &store, name).await?;
-        manager_image(session, namespace).await?;
+        let (incomplete, manager_image, engine_image) = tokio::try_join!(
+            check_name_free(session, namespace, &store, name),
+            manager_image(session, namespace),
+            engine_image(session, namespace),
+        )?;
         Ok(Destination {
             store,
             namespace: namespace.to_string(),
             is_cluster_target,
             incomplete,
+            manager_image,
+            engine_image,
         })
     }
 
@@ -75,15 +83,17 @@ impl Destination {
         checksum: &str,
         progress: impl Fn(u64),
     ) -> Result<Uploaded> {
-        let config = config_for(
-            session,
-            &self.namespace,
-            &self.store,
-            name,
-            version,
-            checksum,
-        )
-        .await?;
+        // As backupstore's `system-backup upload` writes it.
+        let config = SystemBackupConfig {
+            name: name.to_string(),
+            longhorn_version: version.to_string(),
+            longhorn_git_commit: git_commit(session, &self.namespace, version).await?,
+            backup_target_url: self.store.url.cfg_target_url(),
+            manager_image: self.manager_image.clone(),
+            engine_image: self.engine_image.clone(),
+            created_at: go_time(Timestamp::now()),
+            checksum: checksum.to_string(),
+        };
         if let Some(leftover) = &self.incomplete {
             self.store.remove_incomplete(leftover, name).await?;
         }
@@ -109,7 +119,7 @@ impl Destination {
 /// (under any version: Longhorn keys system backups by name only). Returns the version
 /// folder of an upload of it that has no cfg: Longhorn does not consider that
 /// uploaded, and it has to go before the name is written again.
-pub async fn check_name_free(
+async fn check_name_free(
     session: &Session,
     namespace: &str,
     store: &Store,
@@ -142,17 +152,17 @@ pub async fn check_name_free(
 
 /// The manager image of the longhorn-manager DaemonSet (its `--manager-image` flag):
 /// the image Longhorn's restore job runs with.
-pub async fn manager_image(session: &Session, namespace: &str) -> Result<String> {
+async fn manager_image(session: &Session, namespace: &str) -> Result<String> {
     let daemon_set = api::get_opt(session, &resources::daemon_sets(), Some(namespace), "longhorn-manager")
         .await?
         .ok_or_else(|| {
             Error::invalid(format!(
-                "the longhorn-manager DaemonSet is not in {namespace}; its --manager-image is needed for the uploaded backup's cfg, which Longhorn's restore runs"
+                "the longhorn-manager DaemonSet is not in {namespace}; its --manager-image is needed for the uploaded backup's cfg, which Longhorn's restore runs: pass Longhorn's namespace with -n"
             ))
         })?;
     bundle::collect::manager_image(&daemon_set).ok_or_else(|| {
         Error::invalid(format!(
-            "the longhorn-manager DaemonSet in {namespace} names no manager image; cannot name it in the cfg"
+            "the longhorn-manager DaemonSet in {namespace} names no manager image (no --manager-image flag, no container image), which the uploaded backup's cfg needs; check the DaemonSet"
         ))
     })
 }
@@ -179,31 +189,14 @@ async fn git_commit(session: &Session, namespace: &str, version: &str) -> Result
         .to_string())
 }
 
-/// The cfg of a zip with SHA-256 `checksum`, as backupstore's `system-backup upload` writes it.
-pub async fn config_for(
-    session: &Session,
-    namespace: &str,
-    store: &Store,
-    name: &str,
-    version: &str,
-    checksum: &str,
-) -> Result<SystemBackupConfig> {
-    let engine_image = install::setting(session, namespace, SETTING_DEFAULT_ENGINE_IMAGE)
+/// Setting `default-engine-image`: the engine image Longhorn's restore downloads with.
+async fn engine_image(session: &Session, namespace: &str) -> Result<String> {
+    install::setting(session, namespace, SETTING_DEFAULT_ENGINE_IMAGE)
         .await?
         .filter(|image| !image.is_empty())
         .ok_or_else(|| {
             Error::invalid(format!(
-                "Setting {SETTING_DEFAULT_ENGINE_IMAGE} is empty in {namespace}; the cfg must name the engine image Longhorn's restore uses"
+                "Setting {SETTING_DEFAULT_ENGINE_IMAGE} is empty in {namespace}, and the uploaded backup's cfg must name the engine image Longhorn's restore uses; Longhorn sets it at install: check the install in {namespace}"
             ))
-        })?;
-    Ok(SystemBackupConfig {
-        name: name.to_string(),
-        longhorn_version: version.to_string(),
-        longhorn_git_commit: git_commit(session, namespace, version).await?,
-        backup_target_url: store.url.cfg_target_url(),
-        manager_image: manager_image(session, namespace).await?,
-        engine_image,
-        created_at: go_time(Timestamp::now()),
-        checksum: checksum.to_string(),
-    })
+        })
 }

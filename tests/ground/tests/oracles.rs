@@ -278,21 +278,17 @@ async fn backupstore_oracle_upload_is_the_reference_writer() {
     let zip_path = root.path().join("upload.zip");
     let zip = tiny_zip("ref");
     std::fs::write(&zip_path, &zip).unwrap();
-    oracles::backupstore_json(
+    let upload = [
+        "upload",
+        &target,
         &version,
-        &[
-            "upload",
-            &target,
-            &version,
-            "ref",
-            zip_path.to_str().unwrap(),
-            "abc123",
-            "mgr:img",
-            "eng:img",
-        ],
-        BTreeMap::<String, String>::new(),
-    )
-    .unwrap();
+        "ref",
+        zip_path.to_str().unwrap(),
+        "abc123",
+        "mgr:img",
+        "eng:img",
+    ];
+    oracles::backupstore_json(&version, &upload, BTreeMap::<String, String>::new()).unwrap();
     let dir = stores::system_backup_dir(root.path(), &version, "ref");
     assert_eq!(std::fs::read(dir.join("system-backup.zip")).unwrap(), zip);
     let cfg = std::fs::read_to_string(dir.join("system-backup.cfg")).unwrap();
@@ -324,21 +320,7 @@ async fn backupstore_oracle_upload_is_the_reference_writer() {
     assert!(parsed["CreatedAt"].as_str().unwrap().ends_with('Z'));
 
     // A second upload of the same name is refused ("already exists").
-    let again = oracles::backupstore(
-        &version,
-        &[
-            "upload",
-            &target,
-            &version,
-            "ref",
-            zip_path.to_str().unwrap(),
-            "abc123",
-            "mgr:img",
-            "eng:img",
-        ],
-        BTreeMap::<String, String>::new(),
-    )
-    .unwrap();
+    let again = oracles::backupstore(&version, &upload, BTreeMap::<String, String>::new()).unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
