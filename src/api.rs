@@ -151,7 +151,27 @@ fn paged<'a, T: DeserializeOwned + 'a>(
     })
 }
 
-/// Every item of a LIST, collected. Use [`list_pages`] where the result can be large.
+/// Every item of a LIST, one at a time, a page (500) fetched when the last one is used.
+pub fn items<'a>(
+    session: &'a Session,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    selector: Selector,
+) -> impl Stream<Item = Result<Value>> + 'a {
+    use futures::TryStreamExt;
+    list_pages(session, resource, namespace, selector)
+        .map_ok(|mut page| {
+            let items = match page.get_mut("items").map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            futures::stream::iter(items.into_iter().map(Ok))
+        })
+        .try_flatten()
+}
+
+/// Every item of a LIST, collected. Use [`items`] or [`list_pages`] where the result
+/// can be large.
 pub fn list_items<'a>(
     session: &'a Session,
     resource: &ApiResource,
@@ -159,17 +179,7 @@ pub fn list_items<'a>(
     selector: Selector,
 ) -> impl Future<Output = Result<Vec<Value>>> + 'a {
     use futures::TryStreamExt;
-    let pages = list_pages(session, resource, namespace, selector);
-    async move {
-        let mut items = Vec::new();
-        let mut pages = std::pin::pin!(pages);
-        while let Some(mut page) = pages.try_next().await? {
-            if let Some(Value::Array(page_items)) = page.get_mut("items").map(Value::take) {
-                items.extend(page_items);
-            }
-        }
-        Ok(items)
-    }
+    items(session, resource, namespace, selector).try_collect()
 }
 
 pub fn get<'a>(

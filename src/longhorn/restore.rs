@@ -8,6 +8,8 @@ use serde_json::Value;
 use super::LonghornVersion;
 use super::resources::{ENGINE_IMAGE, SYSTEM_BACKUP, SYSTEM_RESTORE, VOLUME, labels};
 use super::systembackup::{self as sb, STATE_READY};
+use futures::TryStreamExt;
+
 use crate::api::{self, Selector};
 use crate::bundle;
 use crate::error::{Error, Result};
@@ -58,24 +60,19 @@ pub async fn ready_backup(session: &Session, namespace: &str, name: &str) -> Res
 
 /// All volumes must be detached (Longhorn's webhook rejects otherwise).
 pub async fn check_volumes_detached(session: &Session, namespace: &str) -> Result<()> {
-    let volumes = api::list_items(
+    // Streamed: a cluster may have thousands of volumes, and only attached ones matter.
+    let attached: Vec<String> = api::items(
         session,
         &VOLUME.api_resource(),
         Some(namespace),
         Selector::default(),
     )
+    .try_filter_map(|v| async move {
+        let state = object::str_at(&v, "/status/state").unwrap_or("detached");
+        Ok((state != "detached").then(|| format!("{} ({state})", object::name(&v))))
+    })
+    .try_collect()
     .await?;
-    let attached: Vec<String> = volumes
-        .iter()
-        .filter(|v| object::str_at(v, "/status/state").unwrap_or("detached") != "detached")
-        .map(|v| {
-            format!(
-                "{} ({})",
-                object::name(v),
-                object::str_at(v, "/status/state").unwrap_or_default()
-            )
-        })
-        .collect();
     if attached.is_empty() {
         return Ok(());
     }

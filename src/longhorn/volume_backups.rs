@@ -3,6 +3,9 @@
 //! SystemBackup (longhorn-system-backup.md §2.2), so they are matched by that prefix
 //! and by creation time within the SystemBackup's life.
 
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
 use serde_json::Value;
 
 use super::resources::{BACKUP, SNAPSHOT};
@@ -42,46 +45,54 @@ pub async fn produced_by(
             && created >= from.as_str()
             && until.as_deref().is_none_or(|u| created <= u)
     };
-    let (snapshots, backups) = tokio::try_join!(
-        api::list_items(
-            session,
-            &SNAPSHOT.api_resource(),
-            Some(namespace),
-            Selector::default()
-        ),
-        api::list_items(
-            session,
-            &BACKUP.api_resource(),
-            Some(namespace),
-            Selector::default()
-        ),
-    )?;
     let text = |o: &Value, p: &str| {
         o.pointer(p)
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string()
     };
-    let mut found: Vec<VolumeBackup> = snapshots
-        .iter()
-        .filter(|s| in_window(s))
-        .map(|snapshot| {
-            let name = sb::name(snapshot);
-            let backup = backups.iter().find(|b| sb::name(b) == name);
-            VolumeBackup {
-                volume: text(snapshot, "/spec/volume"),
-                snapshot: name.to_string(),
-                backup_state: backup.map(|b| {
-                    Some(text(b, "/status/state"))
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or_else(|| "Pending".into())
-                }),
-                created: sb::creation_timestamp(snapshot)
-                    .unwrap_or_default()
-                    .to_string(),
-            }
-        })
-        .collect();
+    // Both kinds streamed, keeping only what this SystemBackup made: a cluster keeps
+    // every volume's snapshots and backups.
+    let snapshots = api::items(
+        session,
+        &SNAPSHOT.api_resource(),
+        Some(namespace),
+        Selector::default(),
+    )
+    .try_filter_map(|snapshot| {
+        let made = in_window(&snapshot).then(|| VolumeBackup {
+            volume: text(&snapshot, "/spec/volume"),
+            snapshot: sb::name(&snapshot).to_string(),
+            backup_state: None,
+            created: sb::creation_timestamp(&snapshot)
+                .unwrap_or_default()
+                .to_string(),
+        });
+        async move { Ok(made) }
+    })
+    .try_collect::<Vec<_>>();
+    let backups = api::items(
+        session,
+        &BACKUP.api_resource(),
+        Some(namespace),
+        Selector::default(),
+    )
+    .try_filter_map(|backup| {
+        let name = sb::name(&backup);
+        let state = name.starts_with(NAME_PREFIX).then(|| {
+            let state = Some(text(&backup, "/status/state"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Pending".into());
+            (name.to_string(), state)
+        });
+        async move { Ok(state) }
+    })
+    .try_collect::<HashMap<String, String>>();
+    let (mut found, backup_states) = tokio::try_join!(snapshots, backups)?;
+    // A Backup has its Snapshot's name.
+    for made in &mut found {
+        made.backup_state = backup_states.get(&made.snapshot).cloned();
+    }
     found.sort_by(|a, b| (&a.volume, &a.created).cmp(&(&b.volume, &b.created)));
     Ok(found)
 }

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use jiff::Timestamp;
-use serde_json::Value;
 
 use super::{Store, SystemBackupConfig, TargetUrl, config::go_time};
 use crate::api::{self, Selector};
@@ -15,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::longhorn::resources::{self, SETTING_DEFAULT_ENGINE_IMAGE, SYSTEM_BACKUP};
 use crate::longhorn::systembackup as sb;
 use crate::longhorn::{backup_target, install};
+use crate::object;
 use crate::session::Session;
 
 /// Where a local bundle is going, checked before it is built: the target opens, the
@@ -170,23 +170,21 @@ async fn manager_image(session: &Session, namespace: &str) -> Result<String> {
 /// The git commit Longhorn records: taken from a SystemBackup of the same version
 /// (restore does not read it; longhorn-system-backup.md §10.4).
 async fn git_commit(session: &Session, namespace: &str, version: &str) -> Result<String> {
-    let backups = api::list_items(
+    use futures::TryStreamExt;
+    let backups = api::items(
         session,
         &SYSTEM_BACKUP.api_resource(),
         Some(namespace),
         Selector::default(),
-    )
-    .await?;
-    Ok(backups
-        .iter()
-        .filter(|b| sb::version(b) == Some(version))
-        .find_map(|b| {
-            b.pointer("/status/gitCommit")
-                .and_then(Value::as_str)
-                .filter(|c| !c.is_empty())
-        })
-        .unwrap_or("unknown")
-        .to_string())
+    );
+    let mut backups = std::pin::pin!(backups);
+    while let Some(backup) = backups.try_next().await? {
+        let commit = object::str_at(&backup, "/status/gitCommit").filter(|c| !c.is_empty());
+        if let Some(commit) = commit.filter(|_| sb::version(&backup) == Some(version)) {
+            return Ok(commit.to_string());
+        }
+    }
+    Ok("unknown".to_string())
 }
 
 /// Setting `default-engine-image`: the engine image Longhorn's restore downloads with.
