@@ -310,8 +310,20 @@ impl Store {
     }
 
     fn error(&self, action: &str, error: object_store::Error) -> Error {
+        let hint = match &error {
+            object_store::Error::NotFound { .. } => {
+                "check that the bucket, container or path of the backup target exists"
+            }
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => {
+                "check the keys in the backup target's credential secret"
+            }
+            _ => {
+                "check the backup target's URL and credential secret, and that this machine can reach it"
+            }
+        };
         Error::Store(format!(
-            "{action} {}: {}",
+            "{action} {}: {}; {hint}",
             self.url.display(),
             describe_store_error(&error)
         ))
