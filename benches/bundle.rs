@@ -4,7 +4,7 @@
 //! ground's seed with that many volumes (each with its PV and PVC, every other one
 //! backed up), the simulator then stopped so nothing else runs; then, a few times each:
 //! - the plugin: `create NAME --local --volume-backup-policy disabled` (wall time, and
-//!   peak RSS of the process from wait4);
+//!   peak RSS of the process, from GNU time);
 //! - kubectl: `kubectl get <the same kinds> -o yaml` (three calls: the Longhorn
 //!   namespace's kinds, the cluster-scoped ones, PVCs of all namespaces);
 //! - the floor: the same LISTs, 500 a page, every kind at once, bodies read and
@@ -129,29 +129,31 @@ fn require(tool: &str, how: &str) {
     assert!(found, "{tool} is not installed: {how}");
 }
 
-/// Runs a command to completion; wall time and peak RSS (KiB) of that process.
+/// Runs a command to completion; wall time and peak RSS (KiB) of that process, as
+/// GNU time reports it (`%M`, from the rusage `wait4` returns; Debian package `time`).
 fn measure(command: &mut Command) -> (Duration, u64) {
-    let started = Instant::now();
-    // Reaped below with wait4, which also gives its rusage.
-    #[allow(clippy::zombie_processes)]
-    let child = command
+    let report = tempfile::NamedTempFile::new().expect("temp file");
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(command.get_program())
+        .args(command.get_args())
+        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data filled in by the kernel; pid is our child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        .stderr(Stdio::inherit());
+    if let Some(dir) = command.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let started = Instant::now();
+    let status = timed
+        .status()
+        .expect("run /usr/bin/time (Debian package time)");
     let wall = started.elapsed();
-    assert_eq!(waited, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{:?} failed",
-        command.get_program()
-    );
-    (wall, usage.ru_maxrss as u64)
+    assert!(status.success(), "{:?} failed", command.get_program());
+    let peak = std::fs::read_to_string(report.path()).expect("time's report");
+    let peak = peak.lines().last().unwrap_or_default().trim();
+    (wall, peak.parse().expect("peak RSS in KiB"))
 }
 
 fn plugin(kubeconfig: &Path, namespace: &str, dir: &Path, name: &str) -> (Duration, u64) {

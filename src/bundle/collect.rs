@@ -4,7 +4,7 @@
 //! (`writer::ListWriter`). Memory therefore holds a few pages per kind, whatever the
 //! size of the cluster. Kinds whose selection needs another kind's items
 //! (ClusterRoleBindings the ServiceAccounts, ClusterRoles the selected bindings, PVCs
-//! the Longhorn PVs' classes, §4) are listed at once too: their items wait in an
+//! the Longhorn PVs' classes; docs/longhorn-behaviour.md, "The bundle") are listed at once too: their items wait in an
 //! unlinked temporary file until those facts are known.
 
 use std::collections::HashSet;
@@ -15,16 +15,18 @@ use futures::TryStreamExt;
 use serde_json::Value;
 use tokio::sync::{SetOnce, mpsc};
 
+use super::error::{Error, Result};
 use super::layout::{self, Kind, Rule, Scope};
 use super::selection::{self, AccountKey, Facts};
 use super::writer::{ListWriter, Spool, entry_path};
-use crate::api::{self, RawPage, Selector};
-use crate::error::{Error, Result};
-use crate::files;
-use crate::longhorn::install;
-use crate::longhorn::resources::GROUP;
-use crate::progress::{Counter, Counters};
-use crate::session::Session;
+use crate::kube::api::RawPage;
+use crate::kube::{Collection, Selector};
+use crate::longhorn::Longhorn;
+use crate::longhorn::install::not_installed;
+use crate::longhorn::manager::{MANAGER, manager_image};
+use crate::longhorn::resources::{GROUP, LonghornKind};
+use crate::output::file::write_error;
+use crate::output::progress::{Counter, Counters};
 
 /// Where the collected files go.
 pub struct Destination<'a> {
@@ -55,8 +57,7 @@ pub struct Collected {
 
 /// Lists every kind concurrently and returns their files in `kinds` order.
 pub async fn collect(
-    session: &Session,
-    namespace: &str,
+    longhorn: &Longhorn,
     kinds: &[Kind],
     destination: &Destination<'_>,
     counters: &Counters,
@@ -86,7 +87,7 @@ pub async fn collect(
         };
         async move {
             let (spool, gathered) =
-                collect_kind(session, namespace, kind, facts, destination, &counter).await?;
+                collect_kind(longhorn, kind, facts, destination, &counter).await?;
             counter.done("");
             // The kinds that others wait for publish what they found.
             match kind {
@@ -136,8 +137,7 @@ fn needs_facts(rule: Rule) -> bool {
 /// the next page is fetched while the current one is written. A kind whose selection
 /// needs other kinds is listed at once all the same; `facts` resolves when they are.
 async fn collect_kind(
-    session: &Session,
-    namespace: &str,
+    longhorn: &Longhorn,
     kind: Kind,
     facts: impl Future<Output = Facts>,
     destination: &Destination<'_>,
@@ -159,10 +159,12 @@ async fn collect_kind(
             write_kind(kind, receiver, list, &counter, &dir, &target)
         })
     };
+    let namespace = longhorn.namespace();
     let list_namespace = match kind.scope {
         Scope::Namespace => Some(namespace),
         Scope::Cluster | Scope::AllNamespaces => None,
     };
+    let listed = Collection::new(kind.api_resource(), list_namespace);
     let facts_sender = sender.clone();
     let send_facts = async move {
         if needs_facts(kind.rule) {
@@ -171,8 +173,7 @@ async fn collect_kind(
         }
     };
     let produced = async move {
-        let resource = kind.api_resource();
-        let pages = api::list_raw_pages(session, &resource, list_namespace, Selector::default());
+        let pages = longhorn.kube().list_raw_pages(&listed, Selector::default());
         let mut pages = std::pin::pin!(pages);
         while let Some(page) = pages
             .try_next()
@@ -190,11 +191,9 @@ async fn collect_kind(
     // Dropping the senders (here) ends the writer if the listing failed.
     let ((), produced) = tokio::join!(send_facts, produced);
     produced?;
-    worker.await.map_err(|e| {
-        Error::invalid(format!(
-            "internal: the writer of {} failed: {e}",
-            kind.plural
-        ))
+    worker.await.map_err(|source| Error::Internal {
+        what: format!("the writer of {}", kind.plural),
+        source,
     })?
 }
 
@@ -206,7 +205,7 @@ struct Held {
 
 impl Held {
     fn new(dir: &Path, target: &Path) -> Result<Self> {
-        let file = tempfile::tempfile_in(dir).map_err(|e| files::write_error(target, &e))?;
+        let file = tempfile::tempfile_in(dir).map_err(|e| write_error(target, e))?;
         Ok(Held {
             writer: std::io::BufWriter::new(file),
         })
@@ -217,7 +216,7 @@ impl Held {
         self.writer
             .write_all(raw.as_bytes())
             .and_then(|()| self.writer.write_all(b"\n"))
-            .map_err(|e| files::write_error(target, &e))
+            .map_err(|e| write_error(target, e).into())
     }
 
     /// The held items, in the order they came.
@@ -225,8 +224,8 @@ impl Held {
         let mut file = self
             .writer
             .into_inner()
-            .map_err(|e| files::write_error(target, e.error()))?;
-        file.rewind().map_err(|e| files::write_error(target, &e))?;
+            .map_err(|e| write_error(target, e.into_error()))?;
+        file.rewind().map_err(|e| write_error(target, e))?;
         Ok(std::io::BufReader::new(file).lines())
     }
 }
@@ -246,9 +245,11 @@ fn write_kind(
     let mut held: Option<Held> = None;
     let mut ended = false;
     let mut write = |raw: &str, facts: &Facts, gathered: &mut Gathered| -> Result<()> {
-        let mut item: Value = serde_json::from_str(raw).map_err(|e| {
-            Error::invalid(format!("the server sent an unreadable {}: {e}", kind.kind))
-        })?;
+        let mut item: Value =
+            serde_json::from_str(raw).map_err(|source| Error::UnreadableItem {
+                kind: kind.kind.to_string(),
+                source,
+            })?;
         if !selection::keeps(kind.rule, &item, facts) {
             return Ok(());
         }
@@ -283,7 +284,7 @@ fn write_kind(
             Some(Message::Facts(known)) => {
                 if let Some(held) = held.take() {
                     for line in held.release(target)? {
-                        let line = line.map_err(|e| files::write_error(target, &e))?;
+                        let line = line.map_err(|e| write_error(target, e))?;
                         write(&line, &known, &mut gathered)?;
                     }
                 }
@@ -322,7 +323,7 @@ fn gather(kind: Kind, item: &Value, gathered: &mut Gathered) {
                 .volume_classes
                 .insert(selection::volume_class(item).to_string());
         }
-        layout::DAEMON_SETS if name() == MANAGER_DAEMON_SET => {
+        layout::DAEMON_SETS if name() == MANAGER => {
             gathered.manager_image = manager_image(item);
         }
         layout::VOLUMES if !has_backup(item) && !is_standby(item) => {
@@ -330,42 +331,6 @@ fn gather(kind: Kind, item: &Value, gathered: &mut Gathered) {
         }
         _ => {}
     }
-}
-
-const MANAGER_DAEMON_SET: &str = "longhorn-manager";
-
-/// The manager image longhorn-manager records (its `--manager-image` flag), else the
-/// image of its container.
-pub fn manager_image(daemon_set: &Value) -> Option<String> {
-    let containers = daemon_set
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)?;
-    let container = containers
-        .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(MANAGER_DAEMON_SET))
-        .or(containers.first())?;
-    let words: Vec<&str> = ["command", "args"]
-        .iter()
-        .filter_map(|k| container.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let flag = words.iter().enumerate().find_map(|(i, word)| {
-        if let Some(value) = word.strip_prefix("--manager-image=") {
-            Some(value.to_string())
-        } else if *word == "--manager-image" {
-            words.get(i + 1).map(|v| v.to_string())
-        } else {
-            None
-        }
-    });
-    flag.or_else(|| {
-        container
-            .get("image")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    })
-    .filter(|image| !image.is_empty())
 }
 
 pub fn has_backup(volume: &Value) -> bool {
@@ -380,54 +345,33 @@ pub fn is_standby(volume: &Value) -> bool {
 }
 
 /// Says which kind could not be listed, and for a refusal what the user needs.
-fn explain_list_error(kind: Kind, namespace: &str, error: Error) -> Error {
+fn explain_list_error(kind: Kind, namespace: &str, error: crate::kube::Error) -> Error {
     let scope = match kind.scope {
         Scope::Namespace => format!("in namespace {namespace}"),
         Scope::Cluster => "cluster-wide".to_string(),
         Scope::AllNamespaces => "in all namespaces".to_string(),
     };
-    match &error {
-        Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
-            "you may not list {} ({scope}): {}. A local bundle needs to read every kind Longhorn backs up; ask a cluster admin for list access, or create the system backup without --local (longhorn-manager builds it with its own permissions)",
-            kind.resource_name(),
-            status.message
-        )),
-        _ if api::is_missing_resource_type(&error) && kind.group == GROUP => {
-            install::not_installed(format!("{}.{GROUP}", kind.plural))
-        }
-        _ => error,
+    if error.is_forbidden() {
+        return Error::ListForbidden {
+            resource: kind.resource_name(),
+            scope,
+            source: error,
+        };
     }
+    if error.is_missing_resource_type() && kind.group == GROUP {
+        return not_installed(LonghornKind {
+            kind: kind.kind,
+            plural: kind.plural,
+        })
+        .into();
+    }
+    error.into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn manager_image_from_the_flag_or_the_container() {
-        let daemon_set =
-            |container: Value| json!({"spec": {"template": {"spec": {"containers": [container]}}}});
-        let flagged = daemon_set(json!({
-            "name": "longhorn-manager", "image": "longhornio/longhorn-manager:v1.9.0",
-            "command": ["longhorn-manager", "-d", "daemon", "--manager-image", "registry.local/longhorn-manager:v1.9.0", "--service-account", "longhorn-service-account"]
-        }));
-        assert_eq!(
-            manager_image(&flagged).as_deref(),
-            Some("registry.local/longhorn-manager:v1.9.0")
-        );
-        let equals =
-            daemon_set(json!({"name": "longhorn-manager", "args": ["--manager-image=a:b"]}));
-        assert_eq!(manager_image(&equals).as_deref(), Some("a:b"));
-        let plain = daemon_set(
-            json!({"name": "longhorn-manager", "image": "longhornio/longhorn-manager:v1.8.1"}),
-        );
-        assert_eq!(
-            manager_image(&plain).as_deref(),
-            Some("longhornio/longhorn-manager:v1.8.1")
-        );
-        assert_eq!(manager_image(&json!({})), None);
-    }
 
     #[test]
     fn gathers_facts_from_selected_items() {
@@ -553,7 +497,7 @@ mod tests {
         let error = explain_list_error(
             layout::PERSISTENT_VOLUMES,
             "longhorn-system",
-            Error::Api(Box::new(status)),
+            crate::kube::Error::Api(Box::new(status)),
         );
         let text = error.to_string();
         assert!(
@@ -563,8 +507,12 @@ mod tests {
             "{text}"
         );
         let status = kube::core::Status::failure("no", "Forbidden").with_code(403);
-        let text =
-            explain_list_error(layout::VOLUMES, "lh", Error::Api(Box::new(status))).to_string();
+        let text = explain_list_error(
+            layout::VOLUMES,
+            "lh",
+            crate::kube::Error::Api(Box::new(status)),
+        )
+        .to_string();
         assert!(
             text.starts_with("you may not list volumes.longhorn.io (in namespace lh): no"),
             "{text}"

@@ -6,7 +6,7 @@
 
 use kube::core::{ApiResource, GroupVersionKind};
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 use crate::longhorn::LonghornVersion;
 use crate::longhorn::resources::{GROUP, VERSION};
 
@@ -331,9 +331,10 @@ pub const OLDEST_SUPPORTED: LonghornVersion = LonghornVersion::new(1, 7, 0);
 /// The files of a bundle for `version`, in longhorn-manager's order.
 pub fn kinds(version: LonghornVersion) -> Result<Vec<Kind>> {
     if version < OLDEST_SUPPORTED {
-        return Err(Error::invalid(format!(
-            "--local writes bundles for Longhorn {OLDEST_SUPPORTED} and later; this cluster runs Longhorn {version}, whose bundle also holds PodSecurityPolicies. Create the system backup without --local (Longhorn builds it), or upgrade Longhorn"
-        )));
+        return Err(Error::UnsupportedVersion {
+            version,
+            oldest: OLDEST_SUPPORTED,
+        });
     }
     let mut kinds = vec![
         CRDS,
@@ -393,6 +394,30 @@ pub fn restored_list_kinds(folder: Folder) -> &'static [&'static str] {
         ],
     }
 }
+
+/// The List kinds Longhorn's rollout acts on, in the order it restores them
+/// (docs/longhorn-behaviour.md, "SystemRestore"), with the folder whose scheme decodes them.
+pub const RESTORE_ORDER: [(Folder, &str); 19] = [
+    (ApiExtensions, "CustomResourceDefinition"),
+    (Kubernetes, "DaemonSet"),
+    (Longhorn, "EngineImage"),
+    (Longhorn, "Setting"),
+    (Kubernetes, "Service"),
+    (Kubernetes, "ServiceAccount"),
+    (Kubernetes, "ClusterRole"),
+    (Kubernetes, "ClusterRoleBinding"),
+    (Kubernetes, "Role"),
+    (Kubernetes, "RoleBinding"),
+    (Kubernetes, "StorageClass"),
+    (Kubernetes, "ConfigMap"),
+    (Kubernetes, "Deployment"),
+    (Longhorn, "BackupTarget"),
+    (Longhorn, "BackingImage"),
+    (Longhorn, "RecurringJob"),
+    (Longhorn, "Volume"),
+    (Kubernetes, "PersistentVolume"),
+    (Kubernetes, "PersistentVolumeClaim"),
+];
 
 /// Whether the folder's scheme can decode objects of this `apiVersion` at all: a file
 /// it cannot decode makes restore fail (§3.2). The Kubernetes folder uses client-go's

@@ -1,8 +1,8 @@
 //! The volume backup policy of a local bundle: before listing, create the Snapshot and
 //! Backup CRs longhorn-manager's `CreatingVolumeBackups` step creates, and wait until
 //! every backup is Completed and recorded as its volume's `status.lastBackup`, so the
-//! bundle restores each volume from a fresh backup (longhorn-system-backup.md §2.2,
-//! simulator-spec.md §3.4). Longhorn itself (its snapshot and backup controllers) does
+//! bundle restores each volume from a fresh backup (docs/longhorn-behaviour.md,
+//! "Volume backup policy"). Longhorn itself (its snapshot and backup controllers) does
 //! the work; this needs longhorn-manager running. `disabled` skips the step.
 
 use std::collections::{HashMap, HashSet};
@@ -10,21 +10,17 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
-use kube::api::PostParams;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::api::{self, Selector};
-use crate::cli::VolumeBackupPolicy;
-use crate::error::{Error, Result};
-use crate::longhorn::LonghornVersion;
-use crate::longhorn::resources::{BACKUP, GROUP, SNAPSHOT, VERSION, VOLUME};
-use crate::progress::Counters;
-use crate::session::Session;
-use crate::watch;
-
-/// Prefix of the Snapshot and Backup names (`bsutil.GenerateName("system-backup")`).
-pub const NAME_PREFIX: &str = "system-backup";
+use super::error::{Error, Result};
+use crate::kube::api::post_params;
+use crate::kube::{Collection, Selector, watch};
+use crate::longhorn::resources::{BACKUP, GROUP, SNAPSHOT, VERSION, VOLUME, labels};
+use crate::longhorn::systembackup::VolumeBackupPolicy;
+use crate::longhorn::volume_backups::generate_name;
+use crate::longhorn::{Longhorn, LonghornVersion};
+use crate::output::progress::{Counter, Counters};
 /// How many creates are in flight at once.
 const PARALLEL_CREATES: usize = 16;
 
@@ -92,12 +88,6 @@ pub fn takes_snapshot(
     }
 }
 
-/// A name like Longhorn's: `system-backup-` and 16 hex digits of a random UUID.
-pub fn generate_name() -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    format!("{NAME_PREFIX}-{}", &id[..16])
-}
-
 /// The Snapshot the step creates (the Snapshot webhook adds the `longhornvolume`
 /// label, the finalizer and the owner).
 pub fn snapshot_object(name: &str, namespace: &str, volume: &str) -> Value {
@@ -117,15 +107,15 @@ pub fn backup_object(
     volume: &VolumeFacts,
     version: LonghornVersion,
 ) -> Value {
-    let mut labels = serde_json::Map::new();
+    let mut backup_labels = serde_json::Map::new();
     if version.at_least(1, 8) {
-        labels.insert("backup-target".into(), json!(volume.backup_target));
+        backup_labels.insert(labels::BACKUP_TARGET.into(), json!(volume.backup_target));
     }
-    labels.insert("backup-volume".into(), json!(volume.name));
+    backup_labels.insert(labels::BACKUP_VOLUME.into(), json!(volume.name));
     json!({
         "apiVersion": format!("{GROUP}/{VERSION}"),
         "kind": BACKUP.kind,
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": backup_labels},
         "spec": {"snapshotName": name},
     })
 }
@@ -142,7 +132,7 @@ impl SnapshotFacts {
     pub fn from_object(snapshot: &Value) -> Self {
         SnapshotFacts {
             volume_label: snapshot
-                .pointer("/metadata/labels/longhornvolume")
+                .pointer(&format!("/metadata/labels/{}", labels::SNAPSHOT_VOLUME))
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
@@ -159,11 +149,10 @@ impl SnapshotFacts {
     }
 }
 
-/// Go's `time.Parse(time.RFC3339, …)`, with Go's error text.
-fn parse_rfc3339(text: &str) -> std::result::Result<Timestamp, String> {
-    text.parse::<Timestamp>().map_err(|_| {
-        format!("parsing time {text:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {text:?}")
-    })
+/// Go's `time.Parse(time.RFC3339, …)`; the error has Go's text.
+fn parse_rfc3339(text: &str) -> Result<Timestamp> {
+    text.parse::<Timestamp>()
+        .map_err(|_| Error::UnparsableTime(text.to_string()))
 }
 
 /// `isVolumeBackupUpToDate` (v1.8+): skip the backup only when the last backup, its
@@ -189,13 +178,13 @@ pub fn is_up_to_date(
     let last_time = match parse_rfc3339(&last.creation_time) {
         Ok(time) => time,
         Err(_) if version.at_least(1, 10) => return Ok(false),
-        Err(message) => return Err(Error::invalid(message)),
+        Err(error) => return Err(error),
     };
     for snapshot in snapshots
         .values()
         .filter(|s| s.volume_label == volume.name && s.size != 0)
     {
-        let time = parse_rfc3339(&snapshot.creation_time).map_err(Error::invalid)?;
+        let time = parse_rfc3339(&snapshot.creation_time)?;
         if time > last_time {
             return Ok(false);
         }
@@ -205,8 +194,7 @@ pub fn is_up_to_date(
 
 /// Runs the policy and waits for its backups; `timeout` bounds the whole step.
 pub async fn run(
-    session: &Session,
-    namespace: &str,
+    longhorn: &Longhorn,
     version: LonghornVersion,
     policy: VolumeBackupPolicy,
     timeout: Option<Duration>,
@@ -217,7 +205,8 @@ pub async fn run(
         return Ok(report);
     }
     let deadline = timeout.map(|t| Instant::now() + t);
-    let volumes = list_facts(session, namespace, &VOLUME.api_resource(), |v| {
+    let namespace = longhorn.namespace();
+    let volumes = list_facts(longhorn, VOLUME.kind, VOLUME.collection(namespace), |v| {
         VolumeFacts::from_object(v)
     })
     .await?;
@@ -241,15 +230,14 @@ pub async fn run(
     let snapshot_counter = counters.add("volume snapshots (system-backup-…)");
     snapshot_counter.message(format!("of {}", named.len()));
     let created = create_all(
-        session,
-        named.iter().map(|(name, volume)| {
-            (
-                snapshot_object(name, namespace, &volume.name),
-                format!("failed to create Volume {} snapshot {name}", volume.name),
-            )
+        longhorn,
+        named.iter().map(|(name, volume)| Creation {
+            object: snapshot_object(name, namespace, &volume.name),
+            what: "snapshot",
+            volume: &volume.name,
+            name,
         }),
-        &SNAPSHOT.api_resource(),
-        namespace,
+        &SNAPSHOT.collection(namespace),
     )
     .await?;
     report.snapshots = created;
@@ -257,7 +245,7 @@ pub async fn run(
     within(
         deadline,
         "volume snapshots to be ready",
-        wait_snapshots(session, namespace, &wanted, &snapshot_counter),
+        wait_snapshots(longhorn, &wanted, &snapshot_counter),
     )
     .await??;
     snapshot_counter.done("ready");
@@ -265,30 +253,36 @@ pub async fn run(
     // 2. The up-to-date check (if-not-present from v1.8), then Backups.
     let mut to_back_up = Vec::new();
     if policy == VolumeBackupPolicy::IfNotPresent && version.at_least(1, 8) {
-        let backup_snapshots = list_facts(session, namespace, &BACKUP.api_resource(), |b| {
-            (
-                b.pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                b.pointer("/status/snapshotName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        })
-        .await?
-        .into_iter()
-        .collect::<HashMap<_, _>>();
-        let snapshots = list_facts(session, namespace, &SNAPSHOT.api_resource(), |s| {
-            (
-                s.pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                SnapshotFacts::from_object(s),
-            )
-        })
+        let backup_snapshots =
+            list_facts(longhorn, BACKUP.kind, BACKUP.collection(namespace), |b| {
+                (
+                    b.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    b.pointer("/status/snapshotName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .await?
+            .into_iter()
+            .collect::<HashMap<_, _>>();
+        let snapshots = list_facts(
+            longhorn,
+            SNAPSHOT.kind,
+            SNAPSHOT.collection(namespace),
+            |s| {
+                (
+                    s.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    SnapshotFacts::from_object(s),
+                )
+            },
+        )
         .await?
         .into_iter()
         .collect::<HashMap<_, _>>();
@@ -308,15 +302,14 @@ pub async fn run(
     let backup_counter = counters.add("volume backups (system-backup-…)");
     backup_counter.message(format!("of {}", to_back_up.len()));
     create_all(
-        session,
-        to_back_up.iter().map(|(name, volume)| {
-            (
-                backup_object(name, namespace, volume, version),
-                format!("failed to create Volume {} backup {name}", volume.name),
-            )
+        longhorn,
+        to_back_up.iter().map(|(name, volume)| Creation {
+            object: backup_object(name, namespace, volume, version),
+            what: "backup",
+            volume: &volume.name,
+            name,
         }),
-        &BACKUP.api_resource(),
-        namespace,
+        &BACKUP.collection(namespace),
     )
     .await?;
     let pending: HashMap<String, String> = to_back_up
@@ -326,7 +319,7 @@ pub async fn run(
     within(
         deadline,
         "volume backups to complete",
-        wait_backups(session, namespace, &pending, &backup_counter),
+        wait_backups(longhorn, &pending, &backup_counter),
     )
     .await??;
     backup_counter.done("completed");
@@ -336,45 +329,55 @@ pub async fn run(
 
 /// A few fields of every object of a kind, read page by page.
 async fn list_facts<T>(
-    session: &Session,
-    namespace: &str,
-    resource: &kube::core::ApiResource,
+    longhorn: &Longhorn,
+    kind: &str,
+    listed: Collection,
     extract: impl Fn(&Value) -> T,
 ) -> Result<Vec<T>> {
-    let pages = api::list_raw_pages(session, resource, Some(namespace), Selector::default());
+    let pages = longhorn.kube().list_raw_pages(&listed, Selector::default());
     let mut pages = std::pin::pin!(pages);
     let mut found = Vec::new();
     while let Some(page) = pages.try_next().await? {
         for raw in page.items() {
-            let object: Value = serde_json::from_str(raw.get()).map_err(|e| {
-                Error::invalid(format!(
-                    "the server sent an unreadable {}: {e}",
-                    resource.kind
-                ))
-            })?;
+            let object: Value =
+                serde_json::from_str(raw.get()).map_err(|source| Error::UnreadableItem {
+                    kind: kind.to_string(),
+                    source,
+                })?;
             found.push(extract(&object));
         }
     }
     Ok(found)
 }
 
+/// One object the step creates, and what a failure says about it.
+struct Creation<'a> {
+    object: Value,
+    what: &'static str,
+    volume: &'a str,
+    name: &'a str,
+}
+
 /// Creates the objects, a few at a time; the first failure stops the step.
-async fn create_all(
-    session: &Session,
-    objects: impl Iterator<Item = (Value, String)>,
-    resource: &kube::core::ApiResource,
-    namespace: &str,
+async fn create_all<'a>(
+    longhorn: &Longhorn,
+    objects: impl Iterator<Item = Creation<'a>>,
+    into: &Collection,
 ) -> Result<usize> {
-    let params = PostParams {
-        dry_run: false,
-        field_manager: Some("kubectl-longhorn".into()),
-    };
-    let creates = futures::stream::iter(objects.map(|(object, context)| {
+    let params = post_params(false);
+    let creates = futures::stream::iter(objects.map(|creation| {
         let params = &params;
         async move {
-            api::create(session, resource, Some(namespace), &object, params)
+            longhorn
+                .kube()
+                .create(into, &creation.object, params)
                 .await
-                .map_err(|e| Error::invalid(format!("{context}: {e}")))
+                .map_err(|source| Error::CreateFailed {
+                    what: creation.what,
+                    volume: creation.volume.to_string(),
+                    name: creation.name.to_string(),
+                    source: Box::new(source),
+                })
         }
     }));
     let created: Vec<Value> = creates
@@ -387,27 +390,25 @@ async fn create_all(
 /// `future` or a timeout error naming what was waited for.
 async fn within<T>(
     deadline: Option<Instant>,
-    what: &str,
+    what: &'static str,
     future: impl Future<Output = T>,
 ) -> Result<T> {
     match deadline {
         None => Ok(future.await),
-        Some(deadline) => tokio::time::timeout_at(deadline, future).await.map_err(|_| {
-            Error::Timeout(format!(
-                "{what} (raise --timeout, or check longhorn-manager: kubectl -n <namespace> get snapshots.longhorn.io,backups.longhorn.io)"
-            ))
-        }),
+        Some(deadline) => tokio::time::timeout_at(deadline, future)
+            .await
+            .map_err(|_| Error::StepTimeout(what)),
     }
 }
 
 async fn wait_snapshots(
-    session: &Session,
-    namespace: &str,
+    longhorn: &Longhorn,
     wanted: &HashSet<String>,
-    counter: &crate::progress::Counter,
+    counter: &Counter,
 ) -> Result<()> {
     let mut ready = HashSet::new();
-    let mut events = std::pin::pin!(watch::applied(session, &SNAPSHOT.api_resource(), namespace));
+    let snapshots = SNAPSHOT.collection(longhorn.namespace());
+    let mut events = std::pin::pin!(watch::applied(longhorn.kube(), &snapshots));
     while let Some(snapshot) = events.next().await {
         let name = snapshot
             .pointer("/metadata/name")
@@ -426,22 +427,24 @@ async fn wait_snapshots(
             }
         }
     }
-    Err(Error::invalid("the watch of snapshots ended unexpectedly"))
+    Err(crate::kube::Error::WatchEnded("snapshots".into()).into())
 }
 
 /// Until every backup is Completed and is its volume's `status.lastBackup`
 /// (`WaitForVolumeBackupToComplete`); a backup in Error fails at once.
 async fn wait_backups(
-    session: &Session,
-    namespace: &str,
+    longhorn: &Longhorn,
     pending: &HashMap<String, String>,
-    counter: &crate::progress::Counter,
+    counter: &Counter,
 ) -> Result<()> {
+    let namespace = longhorn.namespace();
     let volumes_of: HashSet<&str> = pending.values().map(String::as_str).collect();
     let mut completed: HashSet<String> = HashSet::new();
     let mut last_backup: HashMap<String, String> = HashMap::new();
-    let backups = watch::applied(session, &BACKUP.api_resource(), namespace).map(Change::Backup);
-    let volumes = watch::applied(session, &VOLUME.api_resource(), namespace).map(Change::Volume);
+    let backups =
+        watch::applied(longhorn.kube(), &BACKUP.collection(namespace)).map(Change::Backup);
+    let volumes =
+        watch::applied(longhorn.kube(), &VOLUME.collection(namespace)).map(Change::Volume);
     let mut changes = std::pin::pin!(futures::stream::select(backups, volumes));
     while let Some(change) = changes.next().await {
         match change {
@@ -462,9 +465,11 @@ async fn wait_backups(
                             .pointer("/status/error")
                             .and_then(Value::as_str)
                             .unwrap_or("no error message");
-                        return Err(Error::invalid(format!(
-                            "failed creating Volume backup {name} of volume {volume}: {message}"
-                        )));
+                        return Err(Error::VolumeBackupFailed {
+                            name: name.to_string(),
+                            volume: volume.clone(),
+                            message: message.to_string(),
+                        });
                     }
                     _ => {}
                 }
@@ -494,7 +499,7 @@ async fn wait_backups(
             return Ok(());
         }
     }
-    Err(Error::invalid("the watch of backups ended unexpectedly"))
+    Err(crate::kube::Error::WatchEnded("backups".into()).into())
 }
 
 enum Change {
@@ -518,19 +523,6 @@ mod tests {
             backup_target: "default".into(),
             last_backup: last_backup.into(),
         }
-    }
-
-    #[test]
-    fn names_look_like_longhorns() {
-        let name = generate_name();
-        assert_eq!(name.len(), "system-backup-".len() + 16);
-        assert!(
-            name[14..]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
-            "{name}"
-        );
-        assert_ne!(generate_name(), name);
     }
 
     #[test]

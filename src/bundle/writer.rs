@@ -1,4 +1,4 @@
-//! Writing the zip (longhorn-system-backup.md §3.1, §3.3). Each kind's file is
+//! Writing the zip (docs/longhorn-behaviour.md, "The bundle"). Each kind's file is
 //! compressed on its own, item by item, into a one-entry zip in an anonymous temporary
 //! file (unlinked at creation, so nothing is ever left behind); the kinds can thus be
 //! listed and compressed concurrently with memory bounded by pages. The bundle is then
@@ -11,31 +11,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::yaml;
-use crate::error::{Error, Result};
-use crate::files;
+use super::error::{Error, Result};
+use crate::output::file::write_error;
+use crate::output::yaml::{self, ListDocument};
 
 /// `zip -r`'s default deflate level.
 const LEVEL: i64 = 6;
 const BUFFER: usize = 256 * 1024;
-
-/// `metadata.yaml` in serde-saphyr's YAML, which quotes only where needed, as the
-/// yaml.v2 that Longhorn writes it with does. (The Lists use [`yaml`], faster.)
-fn yaml_options() -> serde_saphyr::SerializerOptions {
-    serde_saphyr::ser_options! { prefer_block_scalars: false }
-}
-
-/// Serialises `value` into `out` (cleared first).
-pub fn to_yaml(value: &impl Serialize, out: &mut String) -> Result<()> {
-    out.clear();
-    serde_saphyr::to_fmt_writer_with_options(out, value, yaml_options())
-        .map_err(|e| Error::invalid(format!("could not encode YAML: {e}")))
-}
 
 /// Options of every entry: deflate, `rw-r--r--` (as `zip -r` records a file written
 /// with Longhorn's umask), stamped now.
@@ -63,10 +50,10 @@ pub fn zip_time_now() -> zip::DateTime {
 
 fn zip_error(target: &Path, error: zip::result::ZipError) -> Error {
     match error {
-        zip::result::ZipError::Io(io) => files::write_error(target, &io),
-        other => Error::File {
+        zip::result::ZipError::Io(io) => write_error(target, io).into(),
+        source => Error::Zip {
             path: target.to_path_buf(),
-            message: format!("could not write the zip: {other}"),
+            source,
         },
     }
 }
@@ -178,9 +165,7 @@ impl Zip {
     }
 
     fn writer(&mut self) -> Result<&mut ZipWriter<Gate<BufWriter<File>>>> {
-        self.writer
-            .as_mut()
-            .ok_or_else(|| Error::invalid("internal: the zip was already finished"))
+        self.writer.as_mut().ok_or(Error::ZipFinished)
     }
 
     fn start_file(&mut self, path: &str, options: SimpleFileOptions) -> Result<()> {
@@ -194,20 +179,17 @@ impl Zip {
         let target = self.target.clone();
         self.writer()?
             .write_all(bytes)
-            .map_err(|e| files::write_error(&target, &e))
+            .map_err(|e| write_error(&target, e).into())
     }
 
     /// Writes the central directory and returns the file, flushed.
     fn finish(mut self) -> Result<File> {
         let target = self.target.clone();
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| Error::invalid("internal: the zip was already finished"))?;
+        let writer = self.writer.take().ok_or(Error::ZipFinished)?;
         let gate = writer.finish().map_err(|e| zip_error(&target, e))?;
         gate.inner
             .into_inner()
-            .map_err(|e| files::write_error(&target, e.error()))
+            .map_err(|e| write_error(&target, e.into_error()).into())
     }
 }
 
@@ -218,66 +200,47 @@ impl Drop for Zip {
 }
 
 /// One file of the bundle being written: a typed `…List` whose items are appended one
-/// at a time. The list's keys come out sorted, as `sigs.k8s.io/yaml` writes them:
-/// `apiVersion`, `items`, `kind`, `metadata`.
+/// at a time, in the YAML kubectl and longhorn-manager write ([`ListDocument`]).
 pub struct ListWriter {
     zip: Zip,
-    count: usize,
-    buffer: Vec<u8>,
+    list: ListDocument,
 }
 
 impl ListWriter {
     /// Starts entry `path` (inside the zip) in an anonymous temporary file in `dir`;
     /// `target` names the bundle in error messages.
     pub fn start(dir: &Path, target: &Path, path: &str, api_version: &str) -> Result<Self> {
-        let spool = tempfile::tempfile_in(dir).map_err(|e| files::write_error(target, &e))?;
+        let spool = tempfile::tempfile_in(dir).map_err(|e| write_error(target, e))?;
         let mut zip = Zip::new(spool, target);
         zip.start_file(path, file_options(zip_time_now()))?;
-        let mut head = Vec::new();
-        yaml::write_document(&mut head, &serde_json::json!({ "apiVersion": api_version }));
-        zip.write_all(&head)?;
         Ok(ListWriter {
             zip,
-            count: 0,
-            buffer: Vec::with_capacity(16 * 1024),
+            list: ListDocument::new(api_version),
         })
     }
 
     /// Appends one item (an element of `items`).
     pub fn item(&mut self, item: &Value) -> Result<()> {
-        if self.count == 0 {
-            self.zip.write_all(b"items:\n")?;
-        }
-        self.buffer.clear();
-        yaml::write_item(&mut self.buffer, item);
-        self.zip.write_all(&self.buffer)?;
-        self.count += 1;
-        Ok(())
+        self.list.item(item);
+        let bytes = self.list.take();
+        self.zip.write_all(&bytes)
     }
 
     /// Ends the list with its `kind` and `metadata` (the LIST's resourceVersion, as
     /// Longhorn keeps it) and returns the compressed entry.
     pub fn finish(mut self, list_kind: &str, resource_version: Option<&str>) -> Result<Spool> {
-        if self.count == 0 {
-            self.zip.write_all(b"items: []\n")?;
-        }
         let mut metadata = serde_json::Map::new();
         if let Some(rv) = resource_version.filter(|rv| !rv.is_empty()) {
             metadata.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
-        let mut tail = Vec::new();
-        yaml::write_document(
-            &mut tail,
-            &serde_json::json!({ "kind": list_kind, "metadata": metadata }),
-        );
-        self.zip.write_all(&tail)?;
+        self.list.finish(list_kind, &Value::Object(metadata));
+        let bytes = self.list.take();
+        self.zip.write_all(&bytes)?;
+        let count = self.list.count();
         let target = self.zip.target.clone();
         let mut file = self.zip.finish()?;
-        file.rewind().map_err(|e| files::write_error(&target, &e))?;
-        Ok(Spool {
-            file,
-            count: self.count,
-        })
+        file.rewind().map_err(|e| write_error(&target, e))?;
+        Ok(Spool { file, count })
     }
 }
 
@@ -289,8 +252,9 @@ pub struct Spool {
 
 /// `metadata.yaml`, as longhorn-manager writes it with gopkg.in/yaml.v2: the keys are
 /// the lower-cased Go field names (yaml.v2 ignores the `json` tags), in struct order
-/// (simulator-spec.md §4, verified by running yaml.v2). Restore never reads it.
-#[derive(Debug, Clone, Serialize)]
+/// (longhorn/longhorn-manager:controller/system_backup_controller.go `systemBackupMeta`).
+/// Restore never reads it.
+#[derive(Debug, Clone)]
 pub struct Metadata {
     pub longhornversion: String,
     pub longhorngitcommit: String,
@@ -299,6 +263,20 @@ pub struct Metadata {
     /// The SystemBackup's `status.createdAt`, still zero when Longhorn generates.
     pub systembackupcreatedat: String,
     pub managerimage: String,
+}
+
+impl Metadata {
+    /// The file's text: the fields in struct order, in yaml.v2's styles.
+    pub fn to_yaml(&self) -> String {
+        yaml::fields_in_order(&[
+            ("longhornversion", &self.longhornversion),
+            ("longhorngitcommit", &self.longhorngitcommit),
+            ("kubernetesversion", &self.kubernetesversion),
+            ("longhornnamespaceuuid", &self.longhornnamespaceuuid),
+            ("systembackupcreatedat", &self.systembackupcreatedat),
+            ("managerimage", &self.managerimage),
+        ])
+    }
 }
 
 /// Go's zero `metav1.Time` as yaml.v2 prints it.
@@ -357,8 +335,7 @@ impl BundleWriter {
     }
 
     pub fn metadata(&mut self, metadata: &Metadata) -> Result<()> {
-        let mut text = String::new();
-        to_yaml(metadata, &mut text)?;
+        let text = metadata.to_yaml();
         let path = entry_path(&self.name, "metadata.yaml");
         self.zip.start_file(&path, file_options(self.time))?;
         self.zip.write_all(text.as_bytes())
@@ -379,6 +356,24 @@ impl BundleWriter {
     pub fn finish(self) -> Result<()> {
         self.zip.finish().map(drop)
     }
+}
+
+/// Size and SHA-256 (hex) of a file; Longhorn's cfg checksum is SHA-256.
+pub fn digest(path: &Path) -> io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; BUFFER];
+    let mut total = 0u64;
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        total += read as u64;
+    }
+    Ok((total, hex::encode(hasher.finalize())))
 }
 
 /// The path of a bundle file inside the zip.
@@ -467,35 +462,76 @@ mod tests {
 
     #[test]
     fn metadata_uses_yaml_v2_field_names() {
-        let mut text = String::new();
-        to_yaml(
-            &Metadata {
-                longhornversion: "v1.9.0".into(),
-                longhorngitcommit: String::new(),
-                kubernetesversion: "v1.33.13".into(),
-                longhornnamespaceuuid: "7c0c3c2e-0000-4000-8000-000000000000".into(),
-                systembackupcreatedat: ZERO_TIME.into(),
-                managerimage: "longhornio/longhorn-manager:v1.9.0".into(),
-            },
-            &mut text,
-        )
-        .unwrap();
+        let text = Metadata {
+            longhornversion: "v1.9.0".into(),
+            longhorngitcommit: String::new(),
+            kubernetesversion: "v1.33.13".into(),
+            longhornnamespaceuuid: "7c0c3c2e-0000-4000-8000-000000000000".into(),
+            systembackupcreatedat: ZERO_TIME.into(),
+            managerimage: "longhornio/longhorn-manager:v1.9.0".into(),
+        }
+        .to_yaml();
         assert_eq!(
             text,
             "longhornversion: v1.9.0\nlonghorngitcommit: \"\"\nkubernetesversion: v1.33.13\nlonghornnamespaceuuid: 7c0c3c2e-0000-4000-8000-000000000000\nsystembackupcreatedat: \"0001-01-01T00:00:00Z\"\nmanagerimage: longhornio/longhorn-manager:v1.9.0\n"
         );
     }
 
+    /// Strings YAML 1.1 (restore's go-yaml v2) would read as something else are quoted,
+    /// and everything reads back as written.
     #[test]
     fn strings_yaml_1_1_would_misread_are_quoted() {
+        let tricky = [
+            "on",
+            "off",
+            "y",
+            "n",
+            "yes",
+            "No",
+            "1_000",
+            "1:20",
+            "012",
+            "0x1F",
+            "1e3",
+            "2001-12-14",
+            "~",
+            "null",
+            "",
+            " x",
+            "a: b",
+            "a #b",
+            "a\u{85}b",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("b.zip");
+        let mut list = ListWriter::start(dir.path(), &target, "x.yaml", "v1").unwrap();
+        list.item(&json!({"a": tricky})).unwrap();
+        let mut spool = list.finish("ConfigMapList", None).unwrap();
+        let mut archive = ZipArchive::new(&mut spool.file).unwrap();
         let mut text = String::new();
-        let tricky = json!({"a": ["on", "off", "y", "n", "yes", "No", "1_000", "1:20", "012", "0x1F", "1e3", "2001-12-14", "~", "null", "", " x", "a: b", "a #b", "line\nbreak", "a\u{85}b", "a\u{2028}b"]});
-        to_yaml(&tricky, &mut text).unwrap();
-        for line in text.lines().skip(1) {
-            let scalar = line.trim_start_matches("- ");
-            assert!(scalar.starts_with('"'), "unquoted: {line}");
+        archive
+            .by_index(0)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        for line in text.lines().filter(|l| l.starts_with("  - ")) {
+            let scalar = line.trim_start_matches("  - ");
+            assert!(scalar.starts_with(['"', '\'']), "unquoted: {line}");
         }
         let back: Value = serde_saphyr::from_str(&text).unwrap();
-        assert_eq!(back, tricky);
+        assert_eq!(back["items"][0]["a"], json!(tricky));
+    }
+
+    #[test]
+    fn digest_is_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        let (bytes, sha) = digest(&path).unwrap();
+        assert_eq!(bytes, 3);
+        assert_eq!(
+            sha,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

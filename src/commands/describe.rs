@@ -2,49 +2,50 @@
 //! conditions, the volume backups its policy produced, where it lives in the backup
 //! target, and its events.
 
+use clap::Args;
+use clap_complete::engine::ArgValueCompleter;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::api;
-use crate::cli::DescribeArgs;
-use crate::error::Result;
-use crate::longhorn::install::{self, explain_missing};
+use super::Context;
+use super::error::Result;
+use super::shared::names::system_backup_names;
+use crate::longhorn::install::explain_missing;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
-use crate::longhorn::{events, volume_backups};
+use crate::longhorn::{Reads, events, volume_backups};
 use crate::output;
 use crate::output::age::age;
 use crate::output::describe::{Describe, map_lines};
-use crate::session::Session;
 
-pub async fn run(session: &Session, args: &DescribeArgs) -> Result<()> {
-    let namespace = session.namespace().await?;
-    let object = api::get(
-        session,
-        &SYSTEM_BACKUP.api_resource(),
-        Some(namespace),
-        &args.name,
-    )
-    .await
-    .map_err(explain_missing(SYSTEM_BACKUP))?;
-    let (events, backups, target) = tokio::try_join!(
-        events::for_object(
-            session,
-            namespace,
-            SYSTEM_BACKUP.kind,
-            &args.name,
-            sb::uid(&object)
-        ),
-        volume_backups::produced_by(session, namespace, &object),
-        install::backup_target(session, namespace),
-    )?;
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[arg(add = ArgValueCompleter::new(system_backup_names))]
+    pub name: String,
+}
+
+pub async fn run(context: &Context, args: &DescribeArgs) -> Result<()> {
+    let longhorn = context.longhorn(Reads::default()).await?;
+    let backup = SYSTEM_BACKUP.object(longhorn.namespace(), &args.name);
+    let object = longhorn
+        .kube()
+        .get(&backup)
+        .await
+        .map_err(explain_missing(SYSTEM_BACKUP))?;
+    let (events, backups, target) = tokio::join!(
+        events::for_object(longhorn.kube(), &backup, sb::uid(&object)),
+        volume_backups::produced_by(&longhorn, &object),
+        longhorn.backup_target(),
+    );
+    let target_url = target?.map(|t| t.url.clone());
     output::stdout(&render(
         &object,
-        &events,
-        &backups,
-        target.map(|t| t.url),
+        &events?,
+        &backups?,
+        target_url,
         Timestamp::now(),
-    ))
+    ))?;
+    Ok(())
 }
 
 pub fn render(

@@ -2,22 +2,43 @@
 //! SHA-256 in its `system-backup.cfg`, written atomically with mode 0600.
 
 use std::io::Write;
+use std::path::PathBuf;
 
+use clap::Args;
+use clap_complete::engine::ArgValueCompleter;
 use sha2::{Digest, Sha256};
 
-use crate::api;
-use crate::cli::DownloadArgs;
-use crate::error::{Error, Result};
-use crate::files::{AtomicFile, write_error};
+use super::Context;
+use super::error::Result;
+use super::shared::names::system_backup_names;
+use crate::bundle::default_zip_path;
+use crate::kube::names::check_object_name;
+use crate::longhorn::Reads;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
-use crate::names::check_object_name;
-use crate::output;
-use crate::progress::Transfer;
-use crate::session::Session;
-use crate::store::{self, default_zip_path};
+use crate::output::file::write_error;
+use crate::output::progress::Transfer;
+use crate::output::{self, AtomicFile};
+use crate::store::{self, Location};
 
-pub async fn run(session: &Session, args: &DownloadArgs) -> Result<()> {
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// SystemBackup to download
+    #[arg(add = ArgValueCompleter::new(system_backup_names))]
+    pub name: String,
+    /// Where to write the zip (default: ./NAME.zip)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    #[arg(long, value_name = "DIR")]
+    pub mount_path: Option<PathBuf>,
+}
+
+pub async fn run(context: &Context, args: &DownloadArgs) -> Result<()> {
     check_object_name("SystemBackup", &args.name)?;
     let destination = args
         .output
@@ -25,40 +46,45 @@ pub async fn run(session: &Session, args: &DownloadArgs) -> Result<()> {
         .unwrap_or_else(|| default_zip_path(&args.name));
     // Refuse early: nothing is fetched when the file cannot be written.
     let mut file = AtomicFile::create(&destination, args.force)?;
-    let namespace = session.namespace().await?;
-    let (store, _) = store::open_cluster_target(
-        session,
-        namespace,
-        args.target.as_deref(),
-        args.mount_path.as_deref(),
-    )
-    .await?;
+    let reads = Reads {
+        backup_target: true,
+        ..Reads::default()
+    };
+    let longhorn = context.longhorn(reads).await?;
+    let location = Location {
+        url_override: args.target.as_deref(),
+        mount_path: args.mount_path.as_deref(),
+    };
+    let (store, _) = store::open_cluster_target(&longhorn, location).await?;
 
     // The CR knows the version; without one (not synced yet), the store does.
-    let resource = SYSTEM_BACKUP.api_resource();
-    let version = match api::get_opt(session, &resource, Some(namespace), &args.name).await? {
-        Some(object) if sb::version(&object).is_some() => sb::version(&object).map(str::to_string),
-        _ => store.find(&args.name).await?,
+    let namespace = longhorn.namespace();
+    let object = longhorn
+        .kube()
+        .get_opt(&SYSTEM_BACKUP.object(namespace, &args.name))
+        .await?;
+    let version = match object.as_ref().and_then(sb::version) {
+        Some(version) => Some(version.to_string()),
+        None => store.find(&args.name).await?,
     }
-    .ok_or_else(|| {
-        Error::invalid(format!(
-            "system backup {:?} is neither a SystemBackup in {namespace} nor in the backup target ({})",
-            args.name,
-            store.url.display()
-        ))
+    .ok_or_else(|| store::Error::NotFound {
+        name: args.name.clone(),
+        namespace: namespace.to_string(),
+        url: store.url.display(),
     })?;
-    let config = store.config(&version, &args.name).await?.ok_or_else(|| {
-        Error::Store(format!(
-            "{} has no system-backup.cfg in {}: its upload never finished, so Longhorn does not consider it uploaded",
-            args.name,
-            store.url.display()
-        ))
-    })?;
+    let config =
+        store
+            .config(&version, &args.name)
+            .await?
+            .ok_or_else(|| store::Error::NotUploaded {
+                name: args.name.clone(),
+                url: store.url.display(),
+            })?;
 
     let transfer = Transfer::new(
         format!("downloading {}", args.name),
         None,
-        session.terminal.stderr,
+        context.terminal.stderr,
     );
     let mut hasher = Sha256::new();
     let size = store
@@ -68,7 +94,7 @@ pub async fn run(session: &Session, args: &DownloadArgs) -> Result<()> {
             |chunk| {
                 hasher.update(chunk);
                 file.write_all(chunk)
-                    .map_err(|e| write_error(&destination, &e))
+                    .map_err(|e| write_error(&destination, e).into())
             },
             |done, total| transfer.set(done, total),
         )
@@ -76,15 +102,17 @@ pub async fn run(session: &Session, args: &DownloadArgs) -> Result<()> {
     transfer.finish();
     let checksum = hex::encode(hasher.finalize());
     if checksum != config.checksum {
-        return Err(Error::Store(format!(
-            "the downloaded zip does not match its system-backup.cfg (sha256 {checksum}, expected {}); nothing was written",
-            config.checksum
-        )));
+        return Err(store::Error::ChecksumMismatch {
+            actual: checksum,
+            expected: config.checksum,
+        }
+        .into());
     }
     let path = file.commit()?;
     output::stdout(&format!(
         "Downloaded {} (Longhorn {version}, {size} bytes, sha256 {checksum} verified) to {}\n",
         args.name,
         path.display()
-    ))
+    ))?;
+    Ok(())
 }

@@ -1,15 +1,27 @@
 //! `list` / `get`: SystemBackups as a kubectl-style table or as objects.
 
+use clap::Args;
+use clap_complete::engine::ArgValueCompleter;
 use serde_json::Value;
 
-use crate::cli::ListArgs;
-use crate::error::Result;
-use crate::listing::{self, Columns, RowContext, or_none};
+use super::Context;
+use super::error::Result;
+use super::shared::listing::{self, Columns, ListOutputArgs, RowContext, or_none};
+use super::shared::names::system_backup_names;
+use crate::longhorn::Reads;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
 use crate::output::age::age;
-use crate::session::Session;
-use crate::style::state_cell;
+use crate::output::style::state_cell;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Names to show (default: all)
+    #[arg(add = ArgValueCompleter::new(system_backup_names))]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub output: ListOutputArgs,
+}
 
 pub const COLUMNS: Columns<'static> = Columns {
     headers: &["NAME", "VERSION", "STATE", "CREATED", "LAST-SYNCED", "AGE"],
@@ -17,8 +29,18 @@ pub const COLUMNS: Columns<'static> = Columns {
     row: &row,
 };
 
-pub async fn run(session: &Session, args: &ListArgs) -> Result<()> {
-    listing::run(session, SYSTEM_BACKUP, &args.names, &args.output, &COLUMNS).await
+pub async fn run(context: &Context, args: &ListArgs) -> Result<()> {
+    let longhorn = context.longhorn(Reads::default()).await?;
+    let color = context.terminal.color();
+    listing::run(
+        &longhorn,
+        SYSTEM_BACKUP,
+        &args.names,
+        &args.output,
+        &COLUMNS,
+        color,
+    )
+    .await
 }
 
 fn row(object: &Value, context: &RowContext) -> Vec<String> {

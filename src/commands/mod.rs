@@ -1,36 +1,51 @@
-//! One module per verb. Each takes the resolved [`Session`] (or nothing, for commands
-//! that never touch the cluster) and its own flags; commands share domain modules,
-//! never each other.
+//! One module per verb, each with its flags (clap `Args`) and a `run`. A command
+//! resolves the cluster once, at its start ([`Context::longhorn`]: the client, the
+//! namespace and what it reads of the install), calls the domain modules with that
+//! handle, and renders what they return. Commands share [`shared`], never each other.
 
-pub mod completion;
 pub mod create;
 pub mod delete;
 pub mod describe;
 pub mod download;
+pub mod error;
 pub mod inspect;
 pub mod list;
 pub mod restore;
 pub mod schedule;
+pub mod shared;
 pub mod sync;
 pub mod wait;
 
-use crate::cli::{Cli, Command};
-use crate::error::Result;
-use crate::session::Session;
+use clap::ValueEnum;
 
-pub async fn run(cli: Cli, bin_name: &str) -> Result<()> {
-    let session = || Session::connect(&cli.global);
-    match &cli.command {
-        Command::Completion(args) => completion::run(args, bin_name),
-        Command::Create(args) => create::run(&session().await?, args).await,
-        Command::Delete(args) => delete::run(&session().await?, args).await,
-        Command::Describe(args) => describe::run(&session().await?, args).await,
-        Command::Download(args) => download::run(&session().await?, args).await,
-        Command::Sync(args) => sync::run(&session().await?, args).await,
-        Command::Restore(args) => restore::run(&session().await?, args).await,
-        Command::Schedule(command) => schedule::run(&session().await?, command).await,
-        Command::List(args) => list::run(&session().await?, args).await,
-        Command::Wait(args) => wait::run(&session().await?, args).await,
-        Command::Inspect(args) => inspect::run(args).await,
+pub use error::{Error, Result};
+
+use crate::kube::{ConnectOptions, Kube};
+use crate::longhorn::{Longhorn, Reads};
+use crate::output::Terminal;
+
+/// What every command gets from the global flags.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub connect: ConnectOptions,
+    /// `-n`; without it, the namespace Longhorn is installed in.
+    pub namespace: Option<String>,
+    pub terminal: Terminal,
+}
+
+impl Context {
+    /// The handle of the Longhorn install: connects, resolves the namespace, and reads
+    /// what `reads` names, concurrently. Nothing is sent before this.
+    pub async fn longhorn(&self, reads: Reads) -> Result<Longhorn> {
+        let kube = Kube::connect(&self.connect).await?;
+        Ok(Longhorn::open(kube, self.namespace.clone(), reads).await?)
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Print what would be sent; send nothing
+    Client,
+    /// Have the server (and Longhorn's webhooks) check the request; persist nothing
+    Server,
 }

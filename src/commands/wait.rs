@@ -1,39 +1,67 @@
 //! `wait NAME…`: until Ready (failing at once on Error) or deleted, watch-based.
 //! Prints kubectl's `systembackup.longhorn.io/NAME condition met` per object.
 
+use clap::{Args, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use crate::cli::{WaitArgs, WaitFor};
-use crate::error::Result;
+use super::Context;
+use super::error::Result;
+use super::shared::names::system_backup_names;
+use crate::go::HumanDuration;
+use crate::longhorn::Reads;
 use crate::longhorn::resources::SYSTEM_BACKUP;
-use crate::longhorn::wait::{Target, wait_for};
+use crate::longhorn::wait::{Target, Wait, wait_for};
 use crate::output;
-use crate::session::Session;
 
-pub async fn run(session: &Session, args: &WaitArgs) -> Result<()> {
-    let namespace = session.namespace().await?;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaitFor {
+    /// status.state is Ready
+    Ready,
+    /// the object is gone
+    Delete,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// SystemBackups to wait for
+    #[arg(required = true, add = ArgValueCompleter::new(system_backup_names))]
+    pub names: Vec<String>,
+    /// Condition to wait for
+    #[arg(long = "for", value_name = "CONDITION", default_value = "ready")]
+    pub condition: WaitFor,
+    /// How long to wait in total, e.g. 30m, 2h; 0 waits forever (kubectl's 30s is too short for backups)
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub timeout: HumanDuration,
+}
+
+pub async fn run(context: &Context, args: &WaitArgs) -> Result<()> {
+    let longhorn = context.longhorn(Reads::default()).await?;
     let target = match args.condition {
         WaitFor::Ready => Target::Ready,
         WaitFor::Delete => Target::Deleted,
     };
-    let timeout = args.timeout.as_limit();
+    let longhorn = &longhorn;
     let mut waits: FuturesUnordered<_> = args
         .names
         .iter()
         .map(|name| async move {
-            wait_for(session, namespace, name, target, timeout, None)
-                .await
-                .map(|_| name)
+            let wait = Wait {
+                namespace: longhorn.namespace(),
+                name,
+                target,
+                uid: None,
+                timeout: args.timeout.as_limit(),
+                live: context.terminal.stderr,
+            };
+            wait_for(longhorn.kube(), wait).await.map(|_| name)
         })
         .collect();
     // The first failure ends the command: a backup in Error will not recover.
     while let Some(outcome) = waits.next().await {
         let name = outcome?;
-        output::stdout(&format!(
-            "{}/{name} condition met\n",
-            SYSTEM_BACKUP.kind_group()
-        ))?;
+        output::stdout(&output::condition_met(&SYSTEM_BACKUP.kind_group(), name))?;
     }
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::go::DurationError;
+
 use super::{DOW_NAMES, Field, GRAMMAR, MONTH_NAMES, parse_descriptor};
 
 /// Why an expression was rejected; [`fmt::Display`] names the expression, the bad part
@@ -12,16 +14,6 @@ use super::{DOW_NAMES, Field, GRAMMAR, MONTH_NAMES, parse_descriptor};
 pub struct CronError {
     pub expr: String,
     pub kind: CronErrorKind,
-}
-
-impl CronError {
-    /// The field at fault, for errors inside one of the five fields.
-    pub fn field(&self) -> Option<Field> {
-        match &self.kind {
-            CronErrorKind::Field { field, .. } => Some(*field),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +28,7 @@ pub enum CronErrorKind {
     /// Starts with `@` but is no descriptor.
     UnknownDescriptor { descriptor: String },
     /// `@every` with something Go's `time.ParseDuration` rejects.
-    EveryDuration { duration: String, reason: String },
+    EveryDuration(DurationError),
     /// One of the five fields: `text` is the whole field, `item` the list item at fault.
     Field {
         field: Field,
@@ -120,10 +112,12 @@ impl fmt::Display for CronErrorKind {
                      and @every <duration like 1h30m>",
                 )
             }
-            CronErrorKind::EveryDuration { duration, reason } => write!(
+            CronErrorKind::EveryDuration(error) => write!(
                 f,
-                "@every duration {duration:?} {reason}; use exactly one space and a Go duration such as 90s, 15m \
-                 or 1h30m (units ns, us, ms, s, m, h; at least 1s is used)"
+                "@every duration {:?} {}; use exactly one space and a Go duration such as 90s, 15m \
+                 or 1h30m (units ns, us, ms, s, m, h; at least 1s is used)",
+                error.input,
+                error.reason()
             ),
             CronErrorKind::Field {
                 field,

@@ -17,7 +17,7 @@
 //! - no `TZ=`/`CRON_TZ=` prefix (only robfig/cron v3 has it), no seconds field, no
 //!   `L`, `W` or `#`.
 //!
-//! [`Schedule::next_after`] follows robfig v1's `Next`, quirks included: when both
+//! [`Schedule::next_runs`] follows robfig v1's `Next`, quirks included: when both
 //! day fields are restricted a day matches either of them, unless one of them contains
 //! a `*` or `?` anywhere (even `*/2`), in which case both must match; a local time
 //! skipped by a DST change is skipped for that day; a repeated local time runs twice;
@@ -25,17 +25,14 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 
-use go::{AtoiError, go_atoi, go_parse_duration};
+use crate::go::{AtoiError, atoi as go_atoi, parse_duration as go_parse_duration};
 use next::Clock;
 
-mod describe;
 mod error;
-mod go;
 mod next;
 
 pub use error::{CronError, CronErrorKind, FieldProblem};
@@ -63,14 +60,6 @@ const MONTH_NAMES: [&str; 12] = [
 const DOW_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 impl Field {
-    pub const ALL: [Field; 5] = [
-        Field::Minute,
-        Field::Hour,
-        Field::DayOfMonth,
-        Field::Month,
-        Field::DayOfWeek,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             Field::Minute => "minute",
@@ -278,10 +267,7 @@ fn parse_descriptor(expr: &str) -> Result<Kind, CronErrorKind> {
             descriptor: expr.to_string(),
         });
     };
-    let nanos = go_parse_duration(duration).map_err(|reason| CronErrorKind::EveryDuration {
-        duration: duration.to_string(),
-        reason,
-    })?;
+    let nanos = go_parse_duration(duration).map_err(CronErrorKind::EveryDuration)?;
     // robfig's Every: under a second becomes a second; the rest is truncated to seconds.
     Ok(Kind::Every((nanos / 1_000_000_000).max(1)))
 }
@@ -405,30 +391,6 @@ fn go_lower_eq(text: &str, name: &str) -> bool {
 }
 
 impl Schedule {
-    /// The expression as written.
-    pub fn expr(&self) -> &str {
-        &self.expr
-    }
-
-    /// For `@every`: the delay actually used (whole seconds, at least 1s).
-    pub fn interval(&self) -> Option<Duration> {
-        match self.kind {
-            Kind::Every(seconds) => Some(Duration::from_secs(seconds.unsigned_abs())),
-            Kind::Spec(_) => None,
-        }
-    }
-
-    /// The first run strictly after `after`, in `tz`; `None` if robfig finds none
-    /// within five years (e.g. `0 0 30 2 *`, or `0 0 29 2 *` after 2096-02-29).
-    ///
-    /// `@every D` runs every `D` from `after` (robfig counts from when the scheduler
-    /// starts or last ran), so it is independent of the time zone.
-    pub fn next_after(&self, after: Timestamp, tz: &TimeZone) -> Option<Zoned> {
-        let start = after.as_nanosecond().div_euclid(1_000_000_000);
-        let next = self.next_second(i64::try_from(start).ok()?, tz)?;
-        Some(Timestamp::from_second(next).ok()?.to_zoned(tz.clone()))
-    }
-
     /// Up to `count` runs after `after`, in `tz` (fewer if the schedule stops).
     pub fn next_runs(&self, after: Timestamp, tz: &TimeZone, count: usize) -> Vec<Zoned> {
         let mut runs = Vec::with_capacity(count);
@@ -455,14 +417,6 @@ impl Schedule {
             Kind::Spec(spec) => spec.next(t.checked_add(1)?, &Clock(tz)),
         }
     }
-
-    /// A one-line English description, e.g. `at 02:00 every day`.
-    pub fn describe(&self) -> String {
-        match self.kind {
-            Kind::Every(seconds) => format!("every {}", format_seconds(seconds)),
-            Kind::Spec(spec) => spec.describe(),
-        }
-    }
 }
 
 impl fmt::Display for Schedule {
@@ -477,21 +431,6 @@ pub fn time_zone(name: Option<&str>) -> Result<TimeZone, jiff::Error> {
         None | Some("") => Ok(TimeZone::UTC),
         Some(name) => TimeZone::get(name),
     }
-}
-
-fn format_seconds(seconds: i64) -> String {
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out += &format!("{h}h");
-    }
-    if m > 0 {
-        out += &format!("{m}m");
-    }
-    if s > 0 || out.is_empty() {
-        out += &format!("{s}s");
-    }
-    out
 }
 
 #[cfg(test)]

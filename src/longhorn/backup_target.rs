@@ -1,20 +1,115 @@
-//! Asking Longhorn to re-read the backup target now: `spec.syncRequestedAt` of
-//! BackupTarget `default` (longhorn-system-backup.md §5.3, §10.6). Longhorn syncs when
-//! it is after `status.lastSyncedAt`, compared to the second.
+//! BackupTarget `default`, where every system backup goes: reading it, checking that
+//! Longhorn can use it, and asking Longhorn to re-read it now (`spec.syncRequestedAt`,
+//! which Longhorn honours when it is after `status.lastSyncedAt`, compared to the
+//! second; docs/longhorn-behaviour.md, "Backup target").
 
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 use serde_json::{Value, json};
 
-use super::install::explain_missing;
-use super::resources::{BACKUP_TARGET, DEFAULT_BACKUP_TARGET};
-use crate::api;
-use crate::error::{Error, Result};
-use crate::object;
-use crate::session::Session;
-use crate::watch::{self, Step};
+use super::error::{Error, Result};
+use super::install::{Longhorn, explain_missing};
+use super::resources::{BACKUP_TARGET, DEFAULT_BACKUP_TARGET, SETTING_BACKUP_TARGET};
+use crate::kube::api::patch_params;
+use crate::kube::object;
+use crate::kube::watch::{self, Step};
+
+/// What the plugin reads of BackupTarget `default`.
+#[derive(Debug, Clone)]
+pub struct BackupTarget {
+    pub url: String,
+    pub credential_secret: Option<String>,
+    pub available: bool,
+    pub unavailable_reason: Option<String>,
+}
+
+impl BackupTarget {
+    pub fn from_object(object: Value) -> Self {
+        let text = |p: &str| object::str_at(&object, p).map(str::to_string);
+        let unavailable_reason = object
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| {
+                cs.iter().find(|c| {
+                    c.get("type").and_then(Value::as_str) == Some("Unavailable")
+                        && c.get("status").and_then(Value::as_str) == Some("True")
+                })
+            })
+            .and_then(|c| c.get("message").and_then(Value::as_str))
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
+        BackupTarget {
+            url: text("/spec/backupTargetURL").unwrap_or_default(),
+            credential_secret: text("/spec/credentialSecret"),
+            available: object
+                .pointer("/status/available")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            unavailable_reason,
+        }
+    }
+
+    /// `s3`, `nfs`, `cifs`, `azblob`, … (the URL scheme).
+    pub fn scheme(&self) -> &str {
+        self.url.split("://").next().unwrap_or_default()
+    }
+}
+
+/// Whether a backup target of `scheme` needs a credential secret (Longhorn refuses
+/// these without one).
+pub fn needs_credentials(scheme: &str) -> bool {
+    matches!(scheme, "s3" | "cifs" | "azblob")
+}
+
+/// Refuses, with the fix, when Longhorn would reject or fail a system backup because
+/// of its backup target: unset (a Setting up to v1.7, the CR from v1.8), without the
+/// credential secret its scheme needs, or unavailable.
+pub async fn check_usable(longhorn: &Longhorn) -> Result<&BackupTarget> {
+    let version = longhorn.version().await?;
+    let namespace = longhorn.namespace();
+    if !version.at_least(1, 8) {
+        let url = longhorn
+            .setting(SETTING_BACKUP_TARGET)
+            .await?
+            .unwrap_or_default();
+        if url.is_empty() {
+            return Err(Error::BackupTargetSettingEmpty {
+                namespace: namespace.to_string(),
+                version,
+            });
+        }
+    }
+    let Some(target) = longhorn.backup_target().await? else {
+        return Err(Error::NoBackupTarget(namespace.to_string()));
+    };
+    if target.url.is_empty() {
+        return Err(Error::BackupTargetUnset {
+            namespace: namespace.to_string(),
+            version,
+        });
+    }
+    if needs_credentials(target.scheme()) && target.credential_secret.is_none() {
+        return Err(Error::NoCredentialSecret {
+            url: target.url.clone(),
+            scheme: target.scheme().to_string(),
+            namespace: namespace.to_string(),
+        });
+    }
+    if !target.available {
+        let reason = target
+            .unavailable_reason
+            .as_deref()
+            .unwrap_or("Longhorn has not reached it yet");
+        return Err(Error::BackupTargetUnavailable {
+            url: target.url.clone(),
+            reason: reason.to_string(),
+            namespace: namespace.to_string(),
+        });
+    }
+    Ok(target)
+}
 
 /// A sync request that was made: what to wait for.
 pub struct SyncRequest {
@@ -25,19 +120,19 @@ pub struct SyncRequest {
 
 /// Sets `syncRequestedAt` to now, or one second after the last sync when that is not
 /// earlier (a request in the same second would be ignored).
-pub async fn request_sync(session: &Session, namespace: &str) -> Result<SyncRequest> {
-    let resource = BACKUP_TARGET.api_resource();
-    let before = api::get(session, &resource, Some(namespace), DEFAULT_BACKUP_TARGET)
+pub async fn request_sync(longhorn: &Longhorn) -> Result<SyncRequest> {
+    let namespace = longhorn.namespace();
+    let target = BACKUP_TARGET.object(namespace, DEFAULT_BACKUP_TARGET);
+    let before = longhorn
+        .kube()
+        .get(&target)
         .await
         .map_err(explain_missing(BACKUP_TARGET))
-        .map_err(|e| {
-            if e.is_not_found() {
-                Error::invalid(format!(
-                    "BackupTarget \"default\" does not exist in {namespace}; is Longhorn running there?"
-                ))
-            } else {
-                e
+        .map_err(|e| match e {
+            Error::Kube(e) if e.is_not_found() => {
+                Error::NoBackupTargetToSync(namespace.to_string())
             }
+            e => e,
         })?;
     let previous = last_synced(&before).map(str::to_string);
     let mut at = Timestamp::now();
@@ -50,15 +145,10 @@ pub async fn request_sync(session: &Session, namespace: &str) -> Result<SyncRequ
     }
     let requested_at = at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let patch = Patch::Merge(json!({"spec": {"syncRequestedAt": requested_at}}));
-    let patched = api::patch(
-        session,
-        &resource,
-        Some(namespace),
-        DEFAULT_BACKUP_TARGET,
-        &patch,
-        &PatchParams::default(),
-    )
-    .await?;
+    let patched = longhorn
+        .kube()
+        .patch(&target, &patch, &patch_params(false))
+        .await?;
     Ok(SyncRequest {
         requested_at,
         previous,
@@ -71,44 +161,31 @@ pub async fn request_sync(session: &Session, namespace: &str) -> Result<SyncRequ
 /// Waits until `status.lastSyncedAt` moves past the request; fails at once when
 /// Longhorn, having seen the request, reports the target unavailable.
 pub async fn wait_synced(
-    session: &Session,
-    namespace: &str,
+    longhorn: &Longhorn,
     request: &SyncRequest,
     timeout: Option<Duration>,
 ) -> Result<String> {
-    watch::until(
-        session,
-        &BACKUP_TARGET.api_resource(),
-        namespace,
-        DEFAULT_BACKUP_TARGET,
-        timeout,
-        &format!("{}/{DEFAULT_BACKUP_TARGET}", BACKUP_TARGET.plural),
-        |target| match target {
-            None => Step::Fail(Error::invalid(
-                "BackupTarget \"default\" was deleted while waiting",
-            )),
-            Some(target) => match last_synced(target) {
-                Some(at)
-                    if Some(at) != request.previous.as_deref()
-                        && at >= request.requested_at.as_str() =>
-                {
-                    Step::Done(at.to_string())
-                }
-                _ if object::str_at(target, "/metadata/resourceVersion")
-                    != Some(request.resource_version.as_str())
-                    && target.pointer("/status/available").and_then(Value::as_bool)
-                        == Some(false) =>
-                {
-                    let reason = object::str_at(target, "/status/conditions/0/message")
-                        .unwrap_or("no reason given");
-                    Step::Fail(Error::invalid(format!(
-                        "the backup target is not available: {reason}"
-                    )))
-                }
-                _ => Step::Continue,
-            },
+    let target = BACKUP_TARGET.object(longhorn.namespace(), DEFAULT_BACKUP_TARGET);
+    watch::until(longhorn.kube(), &target, timeout, |found| match found {
+        None => Step::Fail(Error::BackupTargetDeleted),
+        Some(found) => match last_synced(found) {
+            Some(at)
+                if Some(at) != request.previous.as_deref()
+                    && at >= request.requested_at.as_str() =>
+            {
+                Step::Done(at.to_string())
+            }
+            _ if object::str_at(found, "/metadata/resourceVersion")
+                != Some(request.resource_version.as_str())
+                && found.pointer("/status/available").and_then(Value::as_bool) == Some(false) =>
+            {
+                let reason = object::str_at(found, "/status/conditions/0/message")
+                    .unwrap_or("no reason given");
+                Step::Fail(Error::SyncFailed(reason.to_string()))
+            }
+            _ => Step::Continue,
         },
-    )
+    })
     .await
 }
 

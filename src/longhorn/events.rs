@@ -3,30 +3,24 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::api::{self, Selector};
-use crate::error::Result;
-use crate::longhorn::resources;
+use super::resources;
+use crate::kube::{Collection, Kube, ObjectRef, Result, Selector};
 use crate::output::age::age;
-use crate::session::Session;
 
-/// Events about `kind/name` (and `uid` when given), oldest first.
-pub async fn for_object(
-    session: &Session,
-    namespace: &str,
-    kind: &str,
-    name: &str,
-    uid: Option<&str>,
-) -> Result<Vec<Value>> {
-    let mut fields = format!("involvedObject.kind={kind},involvedObject.name={name}");
+/// Events about `object` (and its `uid` when given), oldest first.
+pub async fn for_object(kube: &Kube, object: &ObjectRef, uid: Option<&str>) -> Result<Vec<Value>> {
+    let mut fields = format!(
+        "involvedObject.kind={},involvedObject.name={}",
+        object.resource().kind,
+        object.name
+    );
     if let Some(uid) = uid {
         fields.push_str(&format!(",involvedObject.uid={uid}"));
     }
-    let selector = Selector {
-        fields: Some(fields),
-        ..Default::default()
-    };
-    let mut events =
-        api::list_items(session, &resources::events(), Some(namespace), selector).await?;
+    let events_here = Collection::new(resources::events(), object.namespace());
+    let mut events = kube
+        .list_items(&events_here, Selector::fields(fields))
+        .await?;
     // Timestamps have second precision; within a second, write order.
     events.sort_by(|a, b| {
         last_seen(a)

@@ -1,16 +1,23 @@
-//! What the plugin knows about Longhorn: its resources, how to find an install and its
-//! version, and how to read SystemBackup objects. Facts come from
-//! `longhorn-system-backup.md`; the section is cited where behaviour depends on it.
+//! What the plugin knows about Longhorn: its resources and the names it gives things,
+//! how to find an install and read what a command needs of it ([`Longhorn`], the
+//! handle every command builds once), and the rules Longhorn applies to SystemBackups,
+//! SystemRestores, RecurringJobs and the backup target. docs/longhorn-behaviour.md
+//! says where each rule comes from in Longhorn's source.
 
 pub mod backup_target;
+pub mod error;
 pub mod events;
 pub mod install;
+pub mod manager;
 pub mod recurring;
 pub mod resources;
 pub mod restore;
 pub mod systembackup;
+pub mod target_url;
 pub mod version;
 pub mod volume_backups;
 pub mod wait;
 
+pub use error::Error;
+pub use install::{Longhorn, Reads};
 pub use version::LonghornVersion;

@@ -1,7 +1,11 @@
-//! The resources the plugin reads and writes, as untyped `ApiResource`s. Plurals are
-//! given, never guessed, so no discovery round-trip is needed.
+//! The resources the plugin reads and writes, as untyped `ApiResource`s, and the names
+//! Longhorn gives things. Plurals are given, never guessed, so no discovery round-trip
+//! is needed.
 
 use kube::core::{ApiResource, GroupVersionKind};
+
+use crate::kube::api::builtin;
+use crate::kube::{Collection, ObjectRef};
 
 pub const GROUP: &str = "longhorn.io";
 pub const VERSION: &str = "v1beta2";
@@ -29,6 +33,21 @@ impl LonghornKind {
     /// kubectl's `-o name` / message prefix: `systembackup.longhorn.io`.
     pub fn kind_group(self) -> String {
         format!("{}.{GROUP}", self.kind.to_lowercase())
+    }
+
+    /// `systembackup.longhorn.io/NAME`, as kubectl names an object in its messages.
+    pub fn named(self, name: &str) -> String {
+        format!("{}/{name}", self.kind_group())
+    }
+
+    /// The objects of this kind in `namespace`.
+    pub fn collection(self, namespace: &str) -> Collection {
+        Collection::new(self.api_resource(), Some(namespace))
+    }
+
+    /// The object `name` of this kind in `namespace`.
+    pub fn object(self, namespace: &str, name: &str) -> ObjectRef {
+        self.collection(namespace).object(name)
     }
 }
 
@@ -68,15 +87,6 @@ pub const ENGINE_IMAGE: LonghornKind = LonghornKind {
     kind: "EngineImage",
     plural: "engineimages",
 };
-pub const BACKING_IMAGE: LonghornKind = LonghornKind {
-    kind: "BackingImage",
-    plural: "backingimages",
-};
-
-/// A built-in Kubernetes resource.
-pub fn builtin(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
-}
 
 pub fn events() -> ApiResource {
     builtin("", "v1", "Event", "events")
@@ -102,21 +112,43 @@ pub fn namespaces() -> ApiResource {
     builtin("", "v1", "Namespace", "namespaces")
 }
 
-/// Labels and names Longhorn uses (longhorn-system-backup.md §1.4, §6.3).
+pub fn self_subject_access_reviews() -> ApiResource {
+    builtin(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+    )
+}
+
+/// Labels Longhorn reads and writes (docs/longhorn-behaviour.md, "Labels").
 pub mod labels {
     /// On SystemBackups made by a RecurringJob of task system-backup.
     pub const RECURRING_JOB_SYSTEM_BACKUP: &str = "recurring-job.longhorn.io/system-backup";
-    /// "Exists in the backup target; sync it from there" (value: Longhorn version).
-    pub const VERSION: &str = "longhorn.io/version";
     /// Delete only the CR, keep the copy in the backup target.
     pub const DELETE_CUSTOM_RESOURCE_ONLY: &str = "longhorn.io/delete-custom-resource-only";
     /// Marks a SystemRestore that is running.
     pub const SYSTEM_RESTORE: &str = "longhorn.io/system-restore";
+    /// On a Backup: the backup target it goes to (v1.8+).
+    pub const BACKUP_TARGET: &str = "backup-target";
+    /// On a Backup: its volume.
+    pub const BACKUP_VOLUME: &str = "backup-volume";
+    /// On a Snapshot (set by Longhorn's webhook): its volume.
+    pub const SNAPSHOT_VOLUME: &str = "longhornvolume";
 }
 
-/// The backup target every system backup uses (longhorn-system-backup.md §2.3).
+/// Annotations the plugin writes.
+pub mod annotations {
+    /// On a Job made from a CronJob by hand, as `kubectl create job --from=cronjob/…`
+    /// marks it.
+    pub const CRONJOB_INSTANTIATE: &str = "cronjob.kubernetes.io/instantiate";
+}
+
+/// The backup target every system backup uses (docs/longhorn-behaviour.md, "Backup target").
 pub const DEFAULT_BACKUP_TARGET: &str = "default";
 pub const DEFAULT_NAMESPACE: &str = "longhorn-system";
 pub const SETTING_CURRENT_VERSION: &str = "current-longhorn-version";
 pub const SETTING_DEFAULT_ENGINE_IMAGE: &str = "default-engine-image";
 pub const SETTING_MAX_RETENTION: &str = "recurring-job-max-retention";
+/// Where the backup target was set before Longhorn v1.8 (the BackupTarget CR since).
+pub const SETTING_BACKUP_TARGET: &str = "backup-target";

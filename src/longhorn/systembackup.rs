@@ -1,16 +1,73 @@
-//! Reading SystemBackup objects (longhorn-system-backup.md §1.3). They stay untyped
-//! JSON; these accessors name the fields.
+//! SystemBackup objects (docs/longhorn-behaviour.md, "SystemBackup"): a new one, and
+//! the fields of one read from the cluster. They stay untyped JSON; these accessors
+//! name the fields.
 
-use serde_json::Value;
+use clap::ValueEnum;
+use serde_json::{Value, json};
 
-use super::resources::labels;
-pub use crate::object::{
-    creation_timestamp, deletion_requested, label, name, namespace, str_at, uid,
-};
+use super::backup_target::check_usable;
+use super::error::{Error, Result};
+use super::install::Longhorn;
+use super::resources::{GROUP, SYSTEM_BACKUP, VERSION, labels};
+use super::target_url::{TargetUrl, system_backup_dir};
+pub use crate::kube::object::{creation_timestamp, label, name, namespace, str_at, uid};
+
+/// Which volumes a system backup backs up first (`spec.volumeBackupPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VolumeBackupPolicy {
+    /// Back up a volume only when its last backup is missing or outdated
+    IfNotPresent,
+    /// Always back up every volume
+    Always,
+    /// Take no volume backups
+    Disabled,
+}
+
+impl VolumeBackupPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IfNotPresent => "if-not-present",
+            Self::Always => "always",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// Refuses, before writing anything, what Longhorn would reject or fail on: no
+/// Longhorn here, a backup target unset or unavailable, no RBAC, the name taken. The
+/// three checks run at once; their errors come in that order.
+pub async fn check_create(longhorn: &Longhorn, name: &str) -> Result<()> {
+    let namespace = longhorn.namespace();
+    let (target, access, existing) = tokio::join!(
+        check_usable(longhorn),
+        longhorn.check_access("create", SYSTEM_BACKUP),
+        longhorn
+            .kube()
+            .get_opt(&SYSTEM_BACKUP.object(namespace, name)),
+    );
+    target?;
+    access?;
+    if existing?.is_some() {
+        return Err(Error::BackupExists {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// A new SystemBackup, as the Longhorn UI creates it.
+pub fn new_object(name: &str, namespace: &str, policy: VolumeBackupPolicy) -> Value {
+    json!({
+        "apiVersion": format!("{GROUP}/{VERSION}"),
+        "kind": SYSTEM_BACKUP.kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"volumeBackupPolicy": policy.as_str()},
+    })
+}
 
 pub const STATE_READY: &str = "Ready";
 pub const STATE_ERROR: &str = "Error";
-pub const STATE_DELETING: &str = "Deleting";
 
 /// `status.state`; a new object has none yet (Longhorn's `""` state).
 pub fn state(object: &Value) -> &str {
@@ -66,10 +123,11 @@ pub fn error_message(object: &Value) -> Option<&str> {
         .filter(|m| !m.is_empty())
 }
 
-/// Where Longhorn keeps this backup in the target (longhorn-system-backup.md §5.1).
+/// Where Longhorn keeps this backup in the target (docs/longhorn-behaviour.md, "The
+/// store").
 pub fn remote_location(target_url: &str, version: &str, name: &str) -> String {
     // A directory: the trailing slash before the target's query, if any.
-    match crate::store::TargetUrl::parse(target_url) {
+    match TargetUrl::parse(target_url) {
         Ok(mut url) => {
             let query = url
                 .query
@@ -79,8 +137,9 @@ pub fn remote_location(target_url: &str, version: &str, name: &str) -> String {
             format!("{}/{query}", url.system_backup_url(version, name))
         }
         Err(_) => format!(
-            "{}/backupstore/system-backups/{version}/{name}/",
-            target_url.trim_end_matches('/')
+            "{}/{}/",
+            target_url.trim_end_matches('/'),
+            system_backup_dir("", version, name)
         ),
     }
 }

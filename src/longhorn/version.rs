@@ -29,8 +29,13 @@ impl LonghornVersion {
     }
 }
 
+/// A text that is not a Longhorn version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a Longhorn version like v1.9.0")]
+pub struct InvalidVersion(pub String);
+
 impl FromStr for LonghornVersion {
-    type Err = String;
+    type Err = InvalidVersion;
     /// Accepts `v1.9.0`, `1.9.0`, and pre-release or build suffixes (`v1.10.0-rc1`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let core = text.trim().trim_start_matches('v');
@@ -42,7 +47,7 @@ impl FromStr for LonghornVersion {
                 minor,
                 patch.and_then(Result::ok).unwrap_or(0),
             )),
-            _ => Err(format!("{text:?} is not a Longhorn version like v1.9.0")),
+            _ => Err(InvalidVersion(text.to_string())),
         }
     }
 }

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::error::{Error, Result};
 use super::resources::SYSTEM_BACKUP;
 use super::systembackup::{self as sb, STATE_ERROR, STATE_READY};
-use crate::error::{Error, Result};
-use crate::progress::StateProgress;
-use crate::session::Session;
-use crate::watch::{self, Step};
+use crate::kube::Kube;
+use crate::kube::watch::{self, Step};
+use crate::output::progress::StateProgress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -20,69 +20,63 @@ pub enum Target {
     Deleted,
 }
 
-/// Waits for one SystemBackup. `uid` pins the object a deletion wait is about, so a
+/// One SystemBackup to wait for. `uid` pins the object a deletion wait is about, so a
 /// new object with the same name does not count as "still there".
-pub async fn wait_for(
-    session: &Session,
-    namespace: &str,
-    name: &str,
-    target: Target,
-    timeout: Option<Duration>,
-    uid: Option<&str>,
-) -> Result<Option<Value>> {
-    let live = session.terminal.stderr;
-    let mut progress = StateProgress::new(format!("{}/{name}", SYSTEM_BACKUP.kind_group()), live);
-    let mut seen = false;
-    let outcome = watch::until(
-        session,
-        &SYSTEM_BACKUP.api_resource(),
+pub struct Wait<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub target: Target,
+    pub uid: Option<&'a str>,
+    /// `None` = no limit.
+    pub timeout: Option<Duration>,
+    /// Draw the progress live (a terminal is watching).
+    pub live: bool,
+}
+
+/// Waits for one SystemBackup; returns it when Ready.
+pub async fn wait_for(kube: &Kube, wait: Wait<'_>) -> Result<Option<Value>> {
+    let Wait {
         namespace,
         name,
+        target,
+        uid,
         timeout,
-        &format!("{}/{name}", SYSTEM_BACKUP.plural),
-        |object| {
-            let object = object.filter(|o| uid.is_none() || sb::uid(o) == uid);
-            match (target, object) {
-                (Target::Deleted, None) => Step::Done(None),
-                (Target::Deleted, Some(object)) => {
-                    progress.observe(sb::state(object));
-                    Step::Continue
-                }
-                (_, None) if seen => Step::Fail(Error::invalid(format!(
-                    "{}/{name} was deleted while waiting for it",
-                    SYSTEM_BACKUP.kind_group()
-                ))),
-                (Target::ReadyOnceSynced, None) => Step::Continue,
-                (Target::Ready, None) => Step::Fail(not_found(name)),
-                (Target::Ready | Target::ReadyOnceSynced, Some(object)) => {
-                    seen = true;
-                    let state = sb::state(object);
-                    progress.observe(state);
-                    match state {
-                        STATE_READY => Step::Done(Some(object.clone())),
-                        STATE_ERROR => Step::Fail(failed(name, object)),
-                        _ => Step::Continue,
-                    }
+        live,
+    } = wait;
+    let shown = SYSTEM_BACKUP.named(name);
+    let mut progress = StateProgress::new(shown.clone(), live);
+    let mut seen = false;
+    let object = SYSTEM_BACKUP.object(namespace, name);
+    let outcome = watch::until(kube, &object, timeout, |found| {
+        let found = found.filter(|o| uid.is_none() || sb::uid(o) == uid);
+        match (target, found) {
+            (Target::Deleted, None) => Step::Done(None),
+            (Target::Deleted, Some(found)) => {
+                progress.observe(sb::state(found));
+                Step::Continue
+            }
+            (_, None) if seen => Step::Fail(Error::DeletedWhileWaiting(shown.clone())),
+            (Target::ReadyOnceSynced, None) => Step::Continue,
+            (Target::Ready, None) => Step::Fail(Error::BackupNotFound(name.to_string())),
+            (Target::Ready | Target::ReadyOnceSynced, Some(found)) => {
+                seen = true;
+                let state = sb::state(found);
+                progress.observe(state);
+                match state {
+                    STATE_READY => Step::Done(Some(found.clone())),
+                    // Longhorn's Error state is terminal (no retry): report the condition.
+                    STATE_ERROR => Step::Fail(Error::BackupFailed {
+                        object: shown.clone(),
+                        message: sb::error_message(found)
+                            .unwrap_or("no error message was recorded")
+                            .to_string(),
+                    }),
+                    _ => Step::Continue,
                 }
             }
-        },
-    )
+        }
+    })
     .await;
     progress.finish();
     outcome
-}
-
-fn not_found(name: &str) -> Error {
-    Error::invalid(format!(
-        "systembackups.longhorn.io \"{name}\" not found (list them with: kubectl longhorn systembackup list)"
-    ))
-}
-
-/// Longhorn's Error state is terminal (no retry): report the condition's message.
-fn failed(name: &str, object: &Value) -> Error {
-    let message = sb::error_message(object).unwrap_or("no error message was recorded");
-    Error::invalid(format!(
-        "{}/{name} failed: {message} (Longhorn does not retry a failed system backup; create a new one)",
-        SYSTEM_BACKUP.kind_group()
-    ))
 }

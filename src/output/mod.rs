@@ -4,14 +4,52 @@
 
 pub mod age;
 pub mod describe;
+pub mod file;
+pub mod progress;
+pub mod prompt;
+pub mod style;
 pub mod table;
+pub mod terminal;
 pub mod yaml;
 
+use clap::ValueEnum;
 use serde_json::{Value, json};
 
-use crate::cli::OutputFormat;
-use crate::error::{Error, Result};
-use crate::longhorn::resources::LonghornKind;
+pub use file::{AtomicFile, FileError};
+pub use terminal::Terminal;
+
+/// Output that could not be written or encoded, or a question nobody could answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The reader of stdout went away; the program ends quietly with success.
+    #[error("broken pipe")]
+    BrokenPipe,
+    #[error("interrupted")]
+    Interrupted,
+    #[error("writing to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
+    #[error("reading the answer: {0}")]
+    Prompt(#[source] std::io::Error),
+    #[error(
+        "refusing to go on without confirmation: no terminal to ask on; pass --yes (-y) to confirm"
+    )]
+    NoTerminal,
+    #[error("could not encode JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `-o` values, as kubectl names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
 
 /// What `-o` asked for, with the table as the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,23 +86,24 @@ pub fn strip_managed_fields(object: &mut Value) {
     }
 }
 
-/// Serialises as kubectl does: JSON indented by 4 spaces, YAML as sigs.k8s.io/yaml
-/// (sorted keys, both come from the same untyped value).
-pub fn serialize(value: &Value, format: Format) -> Result<String> {
+/// JSON as kubectl prints it: indented by 4 spaces, with Go's escapes.
+pub fn json(value: &Value) -> Result<String> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(value, &mut serializer).map_err(Error::Json)?;
+    let mut text = go_json_escapes(&String::from_utf8(out).unwrap_or_default());
+    text.push('\n');
+    Ok(text)
+}
+
+/// `-o json` or `-o yaml` of any serialisable data (a report, a summary), the way
+/// kubectl prints objects: both from the same untyped value.
+pub fn structured(data: &impl serde::Serialize, format: Format) -> Result<String> {
+    let value = serde_json::to_value(data).map_err(Error::Json)?;
     match format {
-        Format::Json => {
-            let mut out = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-            let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-            serde::Serialize::serialize(value, &mut serializer)
-                .map_err(|e| Error::invalid(format!("could not encode JSON: {e}")))?;
-            let mut text = go_json_escapes(&String::from_utf8(out).unwrap_or_default());
-            text.push('\n');
-            Ok(text)
-        }
-        Format::Yaml => serde_saphyr::to_string(value)
-            .map_err(|e| Error::invalid(format!("could not encode YAML: {e}"))),
-        _ => Err(Error::invalid("internal: serialize needs json or yaml")),
+        Format::Yaml => Ok(yaml::to_string(&value)),
+        _ => json(&value),
     }
 }
 
@@ -99,19 +138,36 @@ pub fn render_objects(mut objects: Vec<Value>, single: bool, format: Format) -> 
     match format {
         // Byte for byte what kubectl prints (go-yaml's styles and folding).
         Format::Yaml => Ok(yaml::to_string(&value)),
-        _ => serialize(&value, format),
+        _ => json(&value),
     }
 }
 
-/// `-o name`: `systembackup.longhorn.io/NAME`, one per line.
-pub fn render_names(
-    kind: LonghornKind,
-    names: impl IntoIterator<Item = impl AsRef<str>>,
-) -> String {
+/// `-o name`: `<kind.group>/NAME` (e.g. `systembackup.longhorn.io/NAME`), one per line.
+pub fn render_names(kind_group: &str, names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     names
         .into_iter()
-        .map(|name| format!("{}/{}\n", kind.kind_group(), name.as_ref()))
+        .map(|name| format!("{kind_group}/{}\n", name.as_ref()))
         .collect()
+}
+
+/// kubectl wait's line for an object whose condition was reached.
+pub fn condition_met(kind_group: &str, name: &str) -> String {
+    format!("{kind_group}/{name} condition met\n")
+}
+
+/// Bytes as people read them: `812 B`, `4.2 KiB`, `1.3 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Writes to stdout. A closed pipe (`… | head`) is not an error worth a message:
@@ -121,7 +177,7 @@ pub fn stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::BrokenPipe),
-        other => other.map_err(Error::io("writing to standard output")),
+        other => other.map_err(Error::Stdout),
     }
 }
 
@@ -133,7 +189,6 @@ pub fn no_resources_found(namespace: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::longhorn::resources::SYSTEM_BACKUP;
 
     #[test]
     fn several_objects_become_a_list_and_lose_managed_fields() {
@@ -156,7 +211,7 @@ mod tests {
 
     #[test]
     fn json_escapes_as_go_does() {
-        let text = serialize(&json!({"a": "<b> & \u{2028}"}), Format::Json).unwrap();
+        let text = json(&json!({"a": "<b> & \u{2028}"})).unwrap();
         assert_eq!(
             text,
             "{\n    \"a\": \"\\u003cb\\u003e \\u0026 \\u2028\"\n}\n"
@@ -171,9 +226,16 @@ mod tests {
     }
 
     #[test]
+    fn sizes_read_like_ls_h() {
+        assert_eq!(human_bytes(812), "812 B");
+        assert_eq!(human_bytes(4300), "4.2 KiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024 + 300_000), "5.3 MiB");
+    }
+
+    #[test]
     fn names_use_kind_dot_group() {
         assert_eq!(
-            render_names(SYSTEM_BACKUP, ["a", "b"]),
+            render_names("systembackup.longhorn.io", ["a", "b"]),
             "systembackup.longhorn.io/a\nsystembackup.longhorn.io/b\n"
         );
     }

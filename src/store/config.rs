@@ -1,12 +1,12 @@
 //! `system-backup.cfg`: backupstore's `systembackup.Config`, encoded by Go's
 //! `encoding/json` without tags, so the keys are the Go field names, compact, no
-//! trailing newline (longhorn-system-backup.md §5.2). This is Longhorn's own file
+//! trailing newline (docs/longhorn-behaviour.md, "The store"). This is Longhorn's own file
 //! format, not a cluster object, so a struct with exactly its eight fields is right.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -26,13 +26,11 @@ pub struct SystemBackupConfig {
 
 impl SystemBackupConfig {
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self)
-            .map_err(|e| Error::Store(format!("could not encode system-backup.cfg: {e}")))
+        serde_json::to_string(self).map_err(Error::CfgEncode)
     }
 
     pub fn from_json(text: &[u8]) -> Result<Self> {
-        serde_json::from_slice(text)
-            .map_err(|e| Error::Store(format!("system-backup.cfg is not valid: {e}")))
+        serde_json::from_slice(text).map_err(Error::CfgInvalid)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The backup target's credential Secret, read the way Longhorn reads it
-//! (longhorn-system-backup.md §5.5). Values never reach `Debug`, logs or messages:
+//! (docs/longhorn-behaviour.md, "The store"). Values never reach `Debug`, logs or messages:
 //! errors name keys only.
 
 use std::collections::BTreeMap;
@@ -8,10 +8,10 @@ use std::fmt;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::api;
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
+use crate::kube::Collection;
+use crate::longhorn::Longhorn;
 use crate::longhorn::resources;
-use crate::session::Session;
 
 #[derive(Clone, Default)]
 pub struct Credentials {
@@ -30,32 +30,39 @@ impl fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    #[cfg(test)]
     pub fn from_map(secret: Option<String>, values: BTreeMap<String, String>) -> Self {
         Credentials { secret, values }
     }
 
     /// Reads `Secret/<name>` in the Longhorn namespace.
-    pub async fn read(session: &Session, namespace: &str, name: &str) -> Result<Self> {
-        let secret = api::get_opt(session, &resources::secrets(), Some(namespace), name)
+    pub async fn read(longhorn: &Longhorn, name: &str) -> Result<Self> {
+        let namespace = longhorn.namespace();
+        let secret = longhorn
+            .kube()
+            .get_opt(&Collection::new(resources::secrets(), Some(namespace)).object(name))
             .await
-            .map_err(|e| match e.status_code() {
-                Some(403) => Error::Forbidden(format!(
-                    "you may not read the backup target's credential secret {name} in {namespace}; ask for get access to secrets there"
-                )),
-                _ => e,
+            .map_err(|source| match source.is_forbidden() {
+                true => Error::SecretForbidden {
+                    name: name.to_string(),
+                    namespace: namespace.to_string(),
+                    source,
+                },
+                false => source.into(),
             })?
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "the backup target's credential secret {name} does not exist in {namespace}; create it or fix spec.credentialSecret of BackupTarget \"default\""
-                ))
+            .ok_or_else(|| Error::SecretMissing {
+                name: name.to_string(),
+                namespace: namespace.to_string(),
             })?;
         let mut values = BTreeMap::new();
         if let Some(data) = secret.get("data").and_then(Value::as_object) {
             for (key, encoded) in data {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(encoded.as_str().unwrap_or_default())
-                    .map_err(|_| {
-                        Error::invalid(format!("key {key} of secret {name} is not valid base64"))
+                    .map_err(|source| Error::SecretNotBase64 {
+                        key: key.clone(),
+                        name: name.to_string(),
+                        source,
                     })?;
                 values.insert(key.clone(), String::from_utf8_lossy(&bytes).into_owned());
             }
@@ -81,11 +88,10 @@ impl Credentials {
 
     /// A required value; the error names the key and the secret, never a value.
     pub fn require(&self, key: &str, scheme: &str) -> Result<&str> {
-        self.get(key).ok_or_else(|| {
-            let secret = self.secret.as_deref().unwrap_or("(none)");
-            Error::invalid(format!(
-                "the credential secret {secret} has no {key}, which a {scheme} backup target needs; add it to the secret"
-            ))
+        self.get(key).ok_or_else(|| Error::SecretKeyMissing {
+            secret: self.secret.as_deref().unwrap_or("(none)").to_string(),
+            key: key.to_string(),
+            scheme: scheme.to_string(),
         })
     }
 

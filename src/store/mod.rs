@@ -1,13 +1,13 @@
 //! The backup target as object storage: where system backups live
 //! (`<target>/backupstore/system-backups/<version>/<name>/system-backup.{zip,cfg}`,
-//! longhorn-system-backup.md §5). S3 and Azure are reached directly with
+//! docs/longhorn-behaviour.md, "The store"). S3 and Azure are reached directly with
 //! `object_store`, configured from the credential secret exactly as Longhorn reads
 //! it; NFS and CIFS shares must be mounted on this machine (`--mount-path`).
 
 pub mod config;
 pub mod credentials;
+pub mod error;
 pub mod publish;
-pub mod target;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,45 +23,56 @@ use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 pub use config::SystemBackupConfig;
 pub use credentials::Credentials;
-pub use target::{CONFIG_FILE, TargetUrl, ZIP_FILE, system_backup_dir};
+pub use error::{Error, Result};
 
-use crate::error::{Error, Result};
-use crate::longhorn::install::{self, BackupTarget};
-use crate::session::Session;
+use crate::longhorn::Longhorn;
+use crate::longhorn::backup_target::needs_credentials;
+use crate::longhorn::target_url::{
+    CONFIG_FILE, SYSTEM_BACKUPS_DIR, TargetUrl, ZIP_FILE, system_backup_dir,
+};
 
-/// Opens the cluster's backup target (BackupTarget `default`, or `url_override`)
-/// with its credential secret.
+/// Where a store is: the cluster's backup target (BackupTarget `default`), or another
+/// URL (`--target`) read with the same credential secret; NFS and CIFS shares where
+/// they are mounted here (`--mount-path`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Location<'a> {
+    pub url_override: Option<&'a str>,
+    pub mount_path: Option<&'a Path>,
+}
+
+/// Opens the cluster's backup target (or `location`'s URL) with its credential secret.
+/// The second value says whether it is the cluster's own target, the only one
+/// Longhorn lists and syncs from.
 pub async fn open_cluster_target(
-    session: &Session,
-    namespace: &str,
-    url_override: Option<&str>,
-    mount_path: Option<&Path>,
-) -> Result<(Store, Option<BackupTarget>)> {
-    let target = install::backup_target(session, namespace).await?;
-    let url_text = match (url_override, &target) {
+    longhorn: &Longhorn,
+    location: Location<'_>,
+) -> Result<(Store, bool)> {
+    let namespace = longhorn.namespace();
+    let target = longhorn.backup_target().await?;
+    let url_text = match (location.url_override, target) {
         (Some(url), _) => url.to_string(),
         (None, Some(t)) if !t.url.is_empty() => t.url.clone(),
-        _ => {
-            return Err(Error::invalid(format!(
-                "the backup target is not set in {namespace} (BackupTarget \"default\" has no URL); set it in the Longhorn UI, or pass --target URL"
-            )));
-        }
+        _ => return Err(Error::TargetUnset(namespace.to_string())),
     };
     let url = TargetUrl::parse(&url_text)?;
-    let credentials = match target.as_ref().and_then(|t| t.credential_secret.clone()) {
-        Some(secret) if matches!(url.scheme.as_str(), "s3" | "azblob" | "cifs") => {
-            Credentials::read(session, namespace, &secret).await?
+    let credentials = match target.and_then(|t| t.credential_secret.clone()) {
+        Some(secret) if needs_credentials(&url.scheme) => {
+            Credentials::read(longhorn, &secret).await?
         }
+        // A mounted CIFS share needs none here.
         None if matches!(url.scheme.as_str(), "s3" | "azblob") => {
-            return Err(Error::invalid(format!(
-                "backup target {} needs a credential secret, and BackupTarget \"default\" names none (Longhorn: cannot access {} without credential secret)",
-                url.display(),
-                url.scheme
-            )));
+            return Err(Error::NoCredentialSecret {
+                url: url.display(),
+                scheme: url.scheme.clone(),
+            });
         }
         _ => Credentials::default(),
     };
-    Ok((Store::open(&url, &credentials, mount_path)?, target))
+    let store = Store::open(&url, &credentials, location.mount_path)?;
+    let is_cluster_target = target
+        .and_then(|t| TargetUrl::parse(&t.url).ok())
+        .is_some_and(|own| own.cfg_target_url() == store.url.cfg_target_url());
+    Ok((store, is_cluster_target))
 }
 
 pub struct Store {
@@ -91,13 +102,9 @@ impl Store {
                 url.key_prefix().to_string(),
             ),
             "nfs" | "cifs" => {
-                let mount = mount_path.ok_or_else(|| {
-                    Error::invalid(format!(
-                        "backup target {} is an {} share, which this machine can reach only where it is mounted: mount it (e.g. sudo mount -t {} …) and pass the mount point with --mount-path DIR",
-                        url.display(),
-                        url.scheme.to_uppercase(),
-                        url.scheme
-                    ))
+                let mount = mount_path.ok_or_else(|| Error::NotMounted {
+                    url: url.display(),
+                    scheme: url.scheme.clone(),
                 })?;
                 local_root = Some(mount.to_path_buf());
                 (Arc::new(local_dir(mount)?), String::new())
@@ -106,11 +113,7 @@ impl Store {
                 local_root = Some(PathBuf::from(&url.path));
                 (Arc::new(local_dir(Path::new(&url.path))?), String::new())
             }
-            other => {
-                return Err(Error::invalid(format!(
-                    "backup target scheme {other}:// is not supported; Longhorn uses s3://, azblob://, nfs:// and cifs://"
-                )));
-            }
+            other => return Err(Error::UnsupportedScheme(other.to_string())),
         };
         Ok(Store {
             objects,
@@ -128,11 +131,10 @@ impl Store {
     }
 
     fn base(&self) -> ObjectPath {
-        let base = "backupstore/system-backups";
         ObjectPath::from(if self.prefix.is_empty() {
-            base.to_string()
+            SYSTEM_BACKUPS_DIR.to_string()
         } else {
-            format!("{}/{base}", self.prefix)
+            format!("{}/{SYSTEM_BACKUPS_DIR}", self.prefix)
         })
     }
 
@@ -183,7 +185,8 @@ impl Store {
     }
 
     /// Uploads the zip, then the cfg: the cfg is Longhorn's "uploaded" marker, so an
-    /// upload cut at any byte of the zip leaves no cfg (longhorn-system-backup.md §5.3).
+    /// upload cut at any byte of the zip leaves no cfg (docs/longhorn-behaviour.md, "The
+    /// store").
     /// A failed zip upload is aborted, so the store keeps no partial object.
     pub async fn upload(
         &self,
@@ -194,9 +197,11 @@ impl Store {
         use tokio::io::AsyncReadExt;
         let version = &config.longhorn_version;
         let name = &config.name;
-        let mut file = tokio::fs::File::open(zip)
-            .await
-            .map_err(Error::io(format!("opening {}", zip.display())))?;
+        let read_error = |source| Error::ReadZip {
+            path: zip.to_path_buf(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(zip).await.map_err(read_error)?;
         let upload = self
             .objects
             .put_multipart(&self.path(version, name, ZIP_FILE))
@@ -210,7 +215,7 @@ impl Store {
                 Ok(read) => read,
                 Err(e) => {
                     let _ = writer.abort().await;
-                    return Err(Error::io(format!("reading {}", zip.display()))(e));
+                    return Err(read_error(e));
                 }
             };
             if read == 0 {
@@ -260,10 +265,8 @@ impl Store {
         if let Some(root) = &self.local_root {
             let path = root.join(dir.as_ref());
             if path.exists() {
-                std::fs::remove_dir_all(&path).map_err(Error::io(format!(
-                    "removing an incomplete upload at {}",
-                    path.display()
-                )))?;
+                std::fs::remove_dir_all(&path)
+                    .map_err(|source| Error::RemoveIncomplete { path, source })?;
             }
         }
         Ok(())
@@ -283,10 +286,10 @@ impl Store {
             .get(&self.path(version, name, ZIP_FILE))
             .await
             .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => Error::Store(format!(
-                    "{name} has no {ZIP_FILE} in the backup target ({})",
-                    self.url.display()
-                )),
+                object_store::Error::NotFound { .. } => Error::NoZip {
+                    name: name.to_string(),
+                    url: self.url.display(),
+                },
                 e => self.error("downloading", e),
             })?;
         let total = result.meta.size;
@@ -309,39 +312,13 @@ impl Store {
         Ok(self.list().await?.remove(name))
     }
 
-    fn error(&self, action: &str, error: object_store::Error) -> Error {
-        let hint = match &error {
-            object_store::Error::NotFound { .. } => {
-                "check that the bucket, container or path of the backup target exists"
-            }
-            object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => {
-                "check the keys in the backup target's credential secret"
-            }
-            _ => {
-                "check the backup target's URL and credential secret, and that this machine can reach it"
-            }
-        };
-        Error::Store(format!(
-            "{action} {}: {}; {hint}",
-            self.url.display(),
-            describe_store_error(&error)
-        ))
-    }
-}
-
-/// The most useful line of an object_store error (they nest several layers).
-fn describe_store_error(error: &object_store::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
+    fn error(&self, action: &'static str, source: object_store::Error) -> Error {
+        Error::Access {
+            action,
+            url: self.url.display(),
+            source,
         }
-        source = inner.source();
     }
-    message
 }
 
 /// A few quick retries: an unreachable or misconfigured target is reported in
@@ -362,11 +339,7 @@ fn client_options(credentials: &Credentials, cert_key: &str) -> Result<ClientOpt
         let certificates = object_store::Certificate::from_pem_bundle(pem.as_bytes())
             .ok()
             .filter(|certificates| !certificates.is_empty())
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "{cert_key} in the credential secret is not a PEM certificate; it must hold the CA's certificate (-----BEGIN CERTIFICATE----- …)"
-                ))
-            })?;
+            .ok_or_else(|| Error::NotPem(cert_key.to_string()))?;
         for certificate in certificates {
             options = options.with_root_certificate(certificate);
         }
@@ -387,12 +360,11 @@ fn client_options(credentials: &Credentials, cert_key: &str) -> Result<ClientOpt
 /// switches to a custom endpoint with path-style requests unless
 /// `VIRTUAL_HOSTED_STYLE=true` (longhorn-system-backup.md §5.5).
 fn s3(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
-    let bucket = url.user.clone().filter(|b| !b.is_empty()).ok_or_else(|| {
-        Error::invalid(format!(
-            "backup target {} names no bucket; Longhorn's form is s3://BUCKET@REGION/PATH/",
-            url.display()
-        ))
-    })?;
+    let bucket = url
+        .user
+        .clone()
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| Error::NoBucket(url.display()))?;
     let region = Some(url.host.clone())
         .filter(|r| !r.is_empty())
         .or_else(|| credentials.get("AWS_REGION").map(str::to_string));
@@ -412,20 +384,20 @@ fn s3(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
     } else if let Some(virtual_hosted) = credentials.flag("VIRTUAL_HOSTED_STYLE") {
         builder = builder.with_virtual_hosted_style_request(virtual_hosted);
     }
-    builder
-        .build()
-        .map_err(|e| Error::invalid(format!("cannot use backup target {}: {e}", url.display())))
+    builder.build().map_err(|source| Error::Unusable {
+        url: url.display(),
+        source,
+    })
 }
 
 /// Azure Blob as backupstore configures it: `azblob://container@suffix/path/`;
 /// `AZBLOB_ENDPOINT` gives `<endpoint>/<account>` (path style, as Azurite serves).
 fn azure(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
-    let container = url.user.clone().filter(|c| !c.is_empty()).ok_or_else(|| {
-        Error::invalid(format!(
-            "backup target {} names no container; Longhorn's form is azblob://CONTAINER@core.windows.net/PATH/",
-            url.display()
-        ))
-    })?;
+    let container = url
+        .user
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::NoContainer(url.display()))?;
     let account = credentials.require("AZBLOB_ACCOUNT_NAME", "azblob")?;
     let endpoint = match credentials.get("AZBLOB_ENDPOINT") {
         Some(endpoint) => format!("{}/{account}", endpoint.trim_end_matches('/')),
@@ -446,21 +418,18 @@ fn azure(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore>
         .with_client_options(client_options(credentials, "AZBLOB_CERT")?)
         .with_retry(retry_config())
         .build()
-        .map_err(|e| Error::invalid(format!("cannot use backup target {}: {e}", url.display())))
+        .map_err(|source| Error::Unusable {
+            url: url.display(),
+            source,
+        })
 }
 
 fn local_dir(dir: &Path) -> Result<LocalFileSystem> {
     if !dir.is_dir() {
-        return Err(Error::invalid(format!(
-            "{} is not a directory; pass the directory where the backup target share is mounted",
-            dir.display()
-        )));
+        return Err(Error::NotADirectory(dir.to_path_buf()));
     }
-    LocalFileSystem::new_with_prefix(dir)
-        .map_err(|e| Error::invalid(format!("cannot use {}: {e}", dir.display())))
-}
-
-/// Where a local file for `name` goes by default: `./NAME.zip`.
-pub fn default_zip_path(name: &str) -> PathBuf {
-    PathBuf::from(format!("{name}.zip"))
+    LocalFileSystem::new_with_prefix(dir).map_err(|source| Error::UnusableDirectory {
+        path: dir.to_path_buf(),
+        source,
+    })
 }

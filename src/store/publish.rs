@@ -1,33 +1,30 @@
 //! Putting a bundle built on this machine into the backup target the way Longhorn
-//! would have (longhorn-system-backup.md §5, §10.3–10.6): refuse a name that exists,
-//! describe it in a `system-backup.cfg` whose images are the cluster's real ones,
-//! upload the zip then the cfg, and let Longhorn find it.
+//! would have (docs/longhorn-behaviour.md, "Uploading a bundle"): refuse a name that
+//! exists, describe it in a `system-backup.cfg` whose images are the cluster's real
+//! ones, upload the zip then the cfg, and let Longhorn find it.
 
 use std::path::Path;
 
+use futures::TryStreamExt;
 use jiff::Timestamp;
 
-use super::{Store, SystemBackupConfig, TargetUrl, config::go_time};
-use crate::api::{self, Selector};
-use crate::bundle;
-use crate::error::{Error, Result};
-use crate::longhorn::resources::{self, SETTING_DEFAULT_ENGINE_IMAGE, SYSTEM_BACKUP};
+use super::error::{Error, Result};
+use super::{Location, Store, SystemBackupConfig, config::go_time, open_cluster_target};
+use crate::kube::{Selector, object};
+use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
-use crate::longhorn::{backup_target, install};
-use crate::object;
-use crate::session::Session;
+use crate::longhorn::{Longhorn, backup_target, manager};
 
 /// Where a local bundle is going, checked before it is built: the target opens, the
-/// name is free, the cfg's manager image can be named.
+/// name is free, the cfg's manager and engine images can be named.
 pub struct Destination {
     pub store: Store,
-    namespace: String,
     /// Whether this is the cluster's own target (BackupTarget `default`), the only one
     /// Longhorn syncs from.
     pub is_cluster_target: bool,
     /// The version folder of an earlier upload of the name that never got its cfg.
     incomplete: Option<String>,
-    /// What the cfg names for Longhorn's restore job (§5.2), read before building.
+    /// What the cfg names for Longhorn's restore job, read before building.
     manager_image: String,
     engine_image: String,
 }
@@ -43,72 +40,64 @@ pub struct Uploaded {
     pub sync_requested_at: Option<String>,
 }
 
+/// A built bundle to upload.
+pub struct Bundle<'a> {
+    pub name: &'a str,
+    /// The Longhorn version the bundle is of, as Longhorn spells it.
+    pub version: &'a str,
+    pub zip: &'a Path,
+    pub checksum: &'a str,
+}
+
 impl Destination {
-    pub async fn prepare(
-        session: &Session,
-        namespace: &str,
-        name: &str,
-        url_override: Option<&str>,
-        mount_path: Option<&Path>,
-    ) -> Result<Self> {
-        let (store, target) =
-            super::open_cluster_target(session, namespace, url_override, mount_path).await?;
-        let is_cluster_target = target
-            .and_then(|t| TargetUrl::parse(&t.url).ok())
-            .is_some_and(|url| url.cfg_target_url() == store.url.cfg_target_url());
-        let (incomplete, manager_image, engine_image) = tokio::try_join!(
-            check_name_free(session, namespace, &store, name),
-            manager_image(session, namespace),
-            engine_image(session, namespace),
-        )?;
+    pub async fn prepare(longhorn: &Longhorn, name: &str, location: Location<'_>) -> Result<Self> {
+        let (store, is_cluster_target) = open_cluster_target(longhorn, location).await?;
+        let (incomplete, manager_image, engine_image) = tokio::join!(
+            check_name_free(longhorn, &store, name),
+            manager::read_manager_image(longhorn),
+            manager::read_engine_image(longhorn),
+        );
         Ok(Destination {
+            incomplete: incomplete?,
+            manager_image: manager_image?,
+            engine_image: engine_image?,
             store,
-            namespace: namespace.to_string(),
             is_cluster_target,
-            incomplete,
-            manager_image,
-            engine_image,
         })
     }
 
-    /// Uploads `zip` as system backup `name` of Longhorn `version` (zip, then cfg) and,
-    /// on the cluster's own target, asks Longhorn to sync so that it lists it
-    /// (longhorn-system-backup.md §10.3–10.6).
+    /// Uploads the bundle (zip, then cfg) and, on the cluster's own target, asks
+    /// Longhorn to sync so that it lists it.
     pub async fn publish(
         &self,
-        session: &Session,
-        name: &str,
-        version: &str,
-        zip: &Path,
-        checksum: &str,
+        longhorn: &Longhorn,
+        bundle: &Bundle<'_>,
         progress: impl Fn(u64),
     ) -> Result<Uploaded> {
         // As backupstore's `system-backup upload` writes it.
         let config = SystemBackupConfig {
-            name: name.to_string(),
-            longhorn_version: version.to_string(),
-            longhorn_git_commit: git_commit(session, &self.namespace, version).await?,
+            name: bundle.name.to_string(),
+            longhorn_version: bundle.version.to_string(),
+            longhorn_git_commit: git_commit(longhorn, bundle.version).await?,
             backup_target_url: self.store.url.cfg_target_url(),
             manager_image: self.manager_image.clone(),
             engine_image: self.engine_image.clone(),
             created_at: go_time(Timestamp::now()),
-            checksum: checksum.to_string(),
+            checksum: bundle.checksum.to_string(),
         };
         if let Some(leftover) = &self.incomplete {
-            self.store.remove_incomplete(leftover, name).await?;
+            self.store.remove_incomplete(leftover, bundle.name).await?;
         }
-        self.store.upload(zip, &config, progress).await?;
-        let sync_requested_at = if self.is_cluster_target {
-            Some(
-                backup_target::request_sync(session, &self.namespace)
-                    .await?
-                    .requested_at,
-            )
-        } else {
-            None
+        self.store.upload(bundle.zip, &config, progress).await?;
+        let sync_requested_at = match self.is_cluster_target {
+            true => Some(backup_target::request_sync(longhorn).await?.requested_at),
+            false => None,
         };
         Ok(Uploaded {
-            location: self.store.url.system_backup_url(version, name),
+            location: self
+                .store
+                .url
+                .system_backup_url(bundle.version, bundle.name),
             checksum: config.checksum,
             sync_requested_at,
         })
@@ -119,82 +108,44 @@ impl Destination {
 /// (under any version: Longhorn keys system backups by name only). Returns the version
 /// folder of an upload of it that has no cfg: Longhorn does not consider that
 /// uploaded, and it has to go before the name is written again.
-async fn check_name_free(
-    session: &Session,
-    namespace: &str,
-    store: &Store,
-    name: &str,
-) -> Result<Option<String>> {
-    if api::get_opt(
-        session,
-        &SYSTEM_BACKUP.api_resource(),
-        Some(namespace),
-        name,
-    )
-    .await?
-    .is_some()
-    {
-        return Err(Error::invalid(format!(
-            "systembackup {name:?} already exists as a SystemBackup in {namespace}; choose another name"
-        )));
+async fn check_name_free(longhorn: &Longhorn, store: &Store, name: &str) -> Result<Option<String>> {
+    let namespace = longhorn.namespace();
+    let existing = longhorn
+        .kube()
+        .get_opt(&SYSTEM_BACKUP.object(namespace, name))
+        .await?;
+    if existing.is_some() {
+        return Err(Error::TakenInCluster {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        });
     }
     let Some(version) = store.find(name).await? else {
         return Ok(None);
     };
     if store.config(&version, name).await?.is_some() {
-        return Err(Error::invalid(format!(
-            "system backup {name:?} already exists in the backup target {} (under {version}); choose another name",
-            store.url.display()
-        )));
+        return Err(Error::TakenInStore {
+            name: name.to_string(),
+            url: store.url.display(),
+            version,
+        });
     }
     Ok(Some(version))
 }
 
-/// The manager image of the longhorn-manager DaemonSet (its `--manager-image` flag):
-/// the image Longhorn's restore job runs with.
-async fn manager_image(session: &Session, namespace: &str) -> Result<String> {
-    let daemon_set = api::get_opt(session, &resources::daemon_sets(), Some(namespace), "longhorn-manager")
-        .await?
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "the longhorn-manager DaemonSet is not in {namespace}; its --manager-image is needed for the uploaded backup's cfg, which Longhorn's restore runs: pass Longhorn's namespace with -n"
-            ))
-        })?;
-    bundle::collect::manager_image(&daemon_set).ok_or_else(|| {
-        Error::invalid(format!(
-            "the longhorn-manager DaemonSet in {namespace} names no manager image (no --manager-image flag, no container image), which the uploaded backup's cfg needs; check the DaemonSet"
-        ))
-    })
-}
-
 /// The git commit Longhorn records: taken from a SystemBackup of the same version
-/// (restore does not read it; longhorn-system-backup.md §10.4).
-async fn git_commit(session: &Session, namespace: &str, version: &str) -> Result<String> {
-    use futures::TryStreamExt;
-    let backups = api::items(
-        session,
-        &SYSTEM_BACKUP.api_resource(),
-        Some(namespace),
+/// (restore does not read it).
+async fn git_commit(longhorn: &Longhorn, version: &str) -> Result<String> {
+    let backups = longhorn.kube().items(
+        &SYSTEM_BACKUP.collection(longhorn.namespace()),
         Selector::default(),
     );
     let mut backups = std::pin::pin!(backups);
     while let Some(backup) = backups.try_next().await? {
-        let commit = object::str_at(&backup, "/status/gitCommit").filter(|c| !c.is_empty());
+        let commit = object::str_at(&backup, "/status/gitCommit");
         if let Some(commit) = commit.filter(|_| sb::version(&backup) == Some(version)) {
             return Ok(commit.to_string());
         }
     }
     Ok("unknown".to_string())
-}
-
-/// Setting `default-engine-image`: the engine image Longhorn's restore downloads with.
-async fn engine_image(session: &Session, namespace: &str) -> Result<String> {
-    install::setting(session, namespace, SETTING_DEFAULT_ENGINE_IMAGE)
-        .await?
-        .filter(|image| !image.is_empty())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "Setting {SETTING_DEFAULT_ENGINE_IMAGE} is empty in {namespace}, and the uploaded backup's cfg must name the engine image Longhorn's restore uses; Longhorn sets it at install: check the install in {namespace}"
-            ))
-        })
 }

@@ -336,12 +336,19 @@ async fn request_timeout_is_parsed_and_applied() {
         let took = started.elapsed().as_secs_f64();
         run.failure(1)
             .one_line_error()
-            .stderr_has("Unable to connect to the server");
+            .stderr_has("Unable to connect to the server")
+            .stderr_has("no answer in time");
         assert!(
             took >= limit && took < limit + 3.0,
             "--request-timeout {value} took {took:.1}s"
         );
     }
+
+    // From -v=6 the causes come first, one per line; the error is still the last line.
+    let run = plugin_with(&kubeconfig, "x", &["list", "--request-timeout=1", "-v=6"]).await;
+    run.failure(1).one_line_error().stderr_has("caused by: ");
+    let quiet = plugin_with(&kubeconfig, "x", &["list", "--request-timeout=1"]).await;
+    assert!(!quiet.stderr.contains("caused by: "), "{}", quiet.stderr);
 
     // Without it (0 = no limit) the plugin is still waiting when a short limit would
     // have ended it.

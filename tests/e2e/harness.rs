@@ -131,8 +131,7 @@ pub async fn plugin_unprivileged(env: &Longhorn, dir: &Path, args: &[&str]) -> R
         env.namespace().to_string(),
     ];
     full.extend(args.iter().map(|a| a.to_string()));
-    // SAFETY: geteuid has no preconditions.
-    let run = if unsafe { libc::geteuid() } == 0 {
+    let run = if is_root() {
         let mut wrapped: Vec<String> = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
             .map(String::from)
             .to_vec();
@@ -144,6 +143,14 @@ pub async fn plugin_unprivileged(env: &Longhorn, dir: &Path, args: &[&str]) -> R
     };
     let _ = std::fs::remove_file(&kubeconfig);
     run
+}
+
+/// Whether the tests run as root: a directory this process creates is owned by its
+/// effective user.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    dir.path().metadata().expect("metadata").uid() == 0
 }
 
 /// `--kubeconfig … -n … ARGS` for `env`.
@@ -260,47 +267,147 @@ pub fn without_events(text: &str) -> String {
     }
 }
 
-/// Normalises what varies between runs so output can be pinned by snapshots: the
-/// namespace, ages, timestamps, uids, resource versions; and the column padding,
-/// which follows the width of those values.
+type Replacer = dyn Fn(&regex::Captures) -> String;
+
+/// Normalises what varies between runs so output can be pinned by snapshots, keeping
+/// the layout the plugin printed: the namespace, timestamps, UIDs and generated names
+/// become placeholders of their own width (`lh-xxxxxxxx`, `YYYY-MM-DDThh:mm:ssZ`, …),
+/// resource versions `[RV]`, and ages in descriptions `[AGE]`. Columns of tables stay
+/// where the plugin put them; tables with ages go through [`aligned_table`].
 pub fn normalize(text: &str, env: &Longhorn) -> String {
-    let mut text = text
-        .replace(env.namespace(), "[NS]")
-        .replace(env.apps_namespace(), "[APPS]");
-    let patterns = [
-        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]"),
+    let mut text = text.replace(env.namespace(), &same_width("lh-", env.namespace(), 'x'));
+    let replacements: [(&str, &Replacer); 5] = [
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", &|c| {
+            let fraction = c.get(1).map_or(0, |f| f.len() - 1);
+            let digits = if fraction > 0 {
+                format!(".{}", "f".repeat(fraction))
+            } else {
+                String::new()
+            };
+            format!("YYYY-MM-DDThh:mm:ss{digits}Z")
+        }),
         (
             r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
-            "[UID]",
+            &|_| "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".into(),
         ),
-        (
-            r#""resourceVersion": "\d+""#,
-            r#""resourceVersion": "[RV]""#,
-        ),
-        (r#"resourceVersion: "\d+""#, r#"resourceVersion: "[RV]""#),
-        (r"\b\d+(\.\d+)?(s|m|h|d|y)(\d+(s|m|h|d))?\b", "[AGE]"),
-        (r"system-backup-[0-9a-f]{16}", "system-backup-[HEX]"),
-        (r"(\S)  +", "$1  "),
+        (r"system-backup-[0-9a-f]{16}\b", &|_| {
+            format!("system-backup-{}", "x".repeat(16))
+        }),
+        (r#"("?resourceVersion"?: )"\d+""#, &|c| {
+            format!("{}\"[RV]\"", &c[1])
+        }),
+        // An age at the end of a description's line: nothing is aligned after it.
+        (r"\(\d+(\.\d+)?[smhdy](\d+[smhd])? ago\)", &|_| {
+            "([AGE] ago)".into()
+        }),
     ];
-    for (pattern, replacement) in patterns {
+    for (pattern, replace) in replacements {
         text = regex::Regex::new(pattern)
             .expect("regex")
-            .replace_all(&text, replacement)
+            .replace_all(&text, |c: &regex::Captures| replace(c))
             .into_owned();
     }
     text
 }
 
+/// `prefix` followed by `fill` to the width of `value`.
+fn same_width(prefix: &str, value: &str, fill: char) -> String {
+    let rest = value.chars().count().saturating_sub(prefix.chars().count());
+    format!("{prefix}{}", fill.to_string().repeat(rest))
+}
+
+/// A kubectl table (columns three spaces apart) whose cells include ages: checks that
+/// every column starts at the same place on every line, three spaces after the widest
+/// cell of the column before, as kubectl aligns them; then puts `[AGE]` for each age
+/// and aligns the columns again the same way (an age's width moves the columns after
+/// it). A table the plugin misaligned fails here.
+#[track_caller]
+pub fn aligned_table(text: &str) -> String {
+    let age = regex::Regex::new(r"^\d+(\.\d+)?[smhdy](\d+[smhd])?$").expect("regex");
+    let gap = regex::Regex::new(" {3,}").expect("regex");
+    let lines: Vec<&str> = text.lines().collect();
+    // Each line's cells, with where each starts.
+    let rows: Vec<Vec<(usize, &str)>> = lines
+        .iter()
+        .map(|line| {
+            let mut cells = Vec::new();
+            let mut start = 0;
+            for separator in gap.find_iter(line) {
+                cells.push((start, &line[start..separator.start()]));
+                start = separator.end();
+            }
+            cells.push((start, &line[start..]));
+            cells
+        })
+        .collect();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    for column in 0..columns {
+        let starts: Vec<usize> = rows
+            .iter()
+            .filter_map(|r| r.get(column).map(|c| c.0))
+            .collect();
+        assert!(
+            starts.windows(2).all(|w| w[0] == w[1]) && starts.len() == rows.len(),
+            "column {column} is not aligned:\n{text}"
+        );
+        if column > 0 {
+            let widest = rows
+                .iter()
+                .map(|r| r[column - 1].0 + r[column - 1].1.len())
+                .max()
+                .unwrap_or(0);
+            assert_eq!(
+                starts[0],
+                widest + 3,
+                "column {column} is not three spaces after the one before:\n{text}"
+            );
+        }
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(_, cell)| {
+                    if age.is_match(cell) {
+                        "[AGE]".to_string()
+                    } else {
+                        cell.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| cells.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    cells
+        .iter()
+        .map(|row| {
+            let line: String = row
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| format!("{cell:<width$}", width = widths[c] + 3))
+                .collect();
+            format!("{}\n", line.trim_end())
+        })
+        .collect()
+}
+
 /// Runs the plugin with each `(label, args)` of `$shows` and pins its stdout, passed
 /// through `$normalize`, as the snapshot `<$prefix>-<label>` of the calling module.
+/// Tables (`table`, `wide`, `no-headers`) are checked and aligned by [`aligned_table`].
 macro_rules! pin_outputs {
     ($env:expr, $prefix:expr, $shows:expr, $normalize:expr) => {
         for (label, args) in $shows {
             let run = $crate::harness::plugin($env, &args).await;
             run.success();
             // Events are written after the status change they report: leave them out.
-            let text = $crate::harness::without_events(&run.stdout);
-            insta::assert_snapshot!(format!("{}-{label}", $prefix), $normalize(&text));
+            let text = $normalize(&$crate::harness::without_events(&run.stdout));
+            let text = match label {
+                "table" | "wide" | "no-headers" => $crate::harness::aligned_table(&text),
+                _ => text,
+            };
+            insta::assert_snapshot!(format!("{}-{label}", $prefix), text);
         }
     };
 }

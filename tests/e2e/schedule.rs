@@ -1,5 +1,5 @@
 //! The schedule commands (RecurringJobs of task system-backup) end to end, and every
-//! bad input of issue 4: exit code, one-line message, nothing changed.
+//! bad input: exit code, one-line message, nothing changed.
 //!
 //! The task exists from Longhorn v1.9.0: these tests run on the version under test
 //! when it has the task, else on v1.9.0, the oldest that has it; the refusal on older
@@ -600,8 +600,7 @@ async fn retain_is_bounded_by_the_clusters_setting() {
     assert_eq!(spec_of(&env, "cap").await["retain"], 5);
 }
 
-/// Each bad input of issue 4: a one-line error, non-zero exit, nothing created or
-/// changed.
+/// Each bad input: a one-line error, non-zero exit, nothing created or changed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_changes_nothing() {
     let env = with_task().await;
@@ -626,45 +625,21 @@ async fn bad_input_changes_nothing() {
             .await
         }
     };
-    // Every class of cron error robfig/cron v1.2.0 makes, pointing at the field.
+    // Through the binary, one cron error of each source: a field, a descriptor's
+    // duration, a time-zone prefix. Every class of cron error is a unit test
+    // (src/longhorn/recurring/mod.rs, `cron_errors_point_at_the_field`).
     for (cron, texts) in [
-        ("", &["is empty; expected 5 fields"][..]),
-        ("0 2 * *", &["found 4"]),
-        ("0 0 0 * * *", &["found 6; there is no seconds field"]),
-        ("0 25 * * *", &["hour field \"25\" is out of range (0-23)"]),
-        ("60 * * * *", &["minute field \"60\""]),
-        ("0 0 32 * *", &["day-of-month field \"32\""]),
         (
-            "0 0 * * 7",
-            &["day-of-week field \"7\"", "7 is not allowed"],
+            "0 25 * * *",
+            &["hour field \"25\" is out of range (0-23)"][..],
         ),
-        (
-            "0 22-2 * * *",
-            &["hour field", "use a list such as 22-23,0-2"],
-        ),
-        (
-            "*/0 * * * *",
-            &["minute field", "a step must be a positive number"],
-        ),
-        ("0 0 * * 1/x", &["day-of-week field"]),
-        ("0 0 1-2-3 * *", &["day-of-month field"]),
-        ("0 0 * foo *", &["month field \"foo\""]),
-        ("0 0 * mon *", &["day names go in the day-of-week field"]),
-        ("0 0 * * funday", &["day-of-week field \"funday\""]),
-        ("@fortnightly", &["@fortnightly"]),
-        ("@Daily", &["descriptors are lower-case: \"@daily\""]),
         (
             "@every 1d",
             &["@every duration \"1d\" has the unknown unit \"d\""],
         ),
-        ("@every 5", &["@every"]),
         (
             "TZ=UTC 0 2 * * *",
             &["time-zone prefix \"TZ=UTC\" is not supported"],
-        ),
-        (
-            "CRON_TZ=Europe/Berlin 0 2 * * *",
-            &["time-zone prefix \"CRON_TZ=Europe/Berlin\" is not supported"],
         ),
     ] {
         let run = create(cron, "1").await;
@@ -873,15 +848,16 @@ async fn older_longhorn_is_refused() {
         .stderr_has("No resources found");
 }
 
-/// Normalises what [`normalize`] leaves: run times and the random parts of names.
+/// Normalises what [`normalize`] leaves: run times and the random parts of names, by
+/// placeholders of the same width.
 fn normalize_schedule(text: &str, env: &Longhorn) -> String {
     let text = normalize(text, env);
     let text = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
         .unwrap()
-        .replace_all(&text, "[RUN-TIME]");
+        .replace_all(&text, "YYYY-MM-DD hh:mm");
     regex::Regex::new(r"-manual-[0-9a-f]{5}\b")
         .unwrap()
-        .replace_all(&text, "-manual-[HEX]")
+        .replace_all(&text, "-manual-xxxxx")
         .into_owned()
 }
 

@@ -7,6 +7,7 @@
 # usage: tests/tools/install.sh <component> [version]
 #   kube-apiserver | etcd | crds <longhorn-version> | krew | s3s-fs | azurite | cron-oracle
 #   | bundle-oracle <longhorn-version> | backupstore-oracle <longhorn-version>
+#   | cargo-machete
 # Prints the path of the installed artefact on stdout (logs go to stderr).
 set -euo pipefail
 
@@ -17,6 +18,7 @@ KREW_VERSION="${KLSB_KREW_VERSION:-v0.5.0}"
 # s3s-fs 0.15.0 and later need Rust 1.96; 0.14.1 is the newest that builds with 1.95.
 S3S_FS_VERSION="${KLSB_S3S_FS_VERSION:-0.14.1}"
 AZURITE_VERSION="${KLSB_AZURITE_VERSION:-3.35.0}"
+CARGO_MACHETE_VERSION="${KLSB_CARGO_MACHETE_VERSION:-0.9.2}"
 
 log() { echo "install.sh: $*" >&2; }
 die() { echo "install.sh: error: $*" >&2; exit 1; }
@@ -150,6 +152,23 @@ install_s3s_fs() {
   [[ -x "$dir/bin/s3s-fs" ]] || die "cargo install finished but $dir/bin/s3s-fs is missing"
   mark_complete "$dir"
   echo "$dir/bin/s3s-fs"
+}
+
+# cargo-machete (crates.io, MIT) finds dependencies no source file uses: part of the
+# quality gate of tests/tools/test.sh.
+install_cargo_machete() {
+  local v="$CARGO_MACHETE_VERSION" dir="$CACHE/cargo-machete-$CARGO_MACHETE_VERSION"
+  if is_complete "$dir"; then echo "$dir/bin/cargo-machete"; return; fi
+  command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust with rustup"
+  log "building cargo-machete $v from crates.io (first time only; about 1 min on 2 cores)"
+  mkdir -p "$dir"
+  CARGO_TARGET_DIR="$dir/target" cargo install --locked --quiet --version "=$v" \
+      --root "$dir" cargo-machete >&2 \
+    || die "could not build cargo-machete $v from crates.io (cargo install cargo-machete --version $v)"
+  rm -rf "$dir/target"
+  [[ -x "$dir/bin/cargo-machete" ]] || die "cargo install finished but $dir/bin/cargo-machete is missing"
+  mark_complete "$dir"
+  echo "$dir/bin/cargo-machete"
 }
 
 # longhorn_manager_gomod VERSION: path of longhorn-manager's go.mod from the proxy.
@@ -370,5 +389,6 @@ case "${1:-}" in
   cron-oracle) install_cron_oracle ;;
   bundle-oracle) install_bundle_oracle "${2:-}" ;;
   backupstore-oracle) install_backupstore_oracle "${2:-}" ;;
-  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|bundle-oracle <version>|backupstore-oracle <version>" ;;
+  cargo-machete) install_cargo_machete ;;
+  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|bundle-oracle <version>|backupstore-oracle <version>|cargo-machete" ;;
 esac

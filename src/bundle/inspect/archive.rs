@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use super::{Limits, refuse};
-use crate::error::{Error, Result};
+use crate::bundle::error::{Problem, Result, UnreadableBundle};
 
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
@@ -28,7 +28,7 @@ pub(super) fn check_entries<R: Read + io::Seek>(
     for index in 0..archive.len() {
         let entry = archive
             .by_index_raw(index)
-            .map_err(|e| refuse(path, format!("is a corrupt zip: {e}")))?;
+            .map_err(|e| refuse(path, Problem::Corrupt(e)))?;
         let raw_name = match entry.name() {
             Ok(name) => name.into_owned(),
             Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
@@ -39,37 +39,24 @@ pub(super) fn check_entries<R: Read + io::Seek>(
             || raw_name.split('/').any(|part| part == "..")
             || raw_name.as_bytes().get(1) == Some(&b':');
         if traverses {
-            return Err(refuse(
-                path,
-                format!(
-                    "entry {raw_name:?} points outside the archive (path traversal); refusing to read this zip"
-                ),
-            ));
+            return Err(refuse(path, Problem::Traversal(raw_name)).into());
         }
         if entry.is_symlink() {
-            return Err(refuse(
-                path,
-                format!(
-                    "entry {raw_name:?} is a symbolic link; a bundle has none, refusing to read this zip"
-                ),
-            ));
+            return Err(refuse(path, Problem::Symlink(raw_name)).into());
         }
         if entry.encrypted() {
-            return Err(refuse(
-                path,
-                format!("entry {raw_name:?} is encrypted; a bundle is not"),
-            ));
+            return Err(refuse(path, Problem::Encrypted(raw_name)).into());
         }
         let size = entry.size();
         let compressed = entry.compressed_size().max(1);
         if size > limits.max_entry_bytes
             || (size > limits.ratio_floor && size / compressed > limits.max_ratio)
         {
-            return Err(zip_bomb(path, &raw_name));
+            return Err(zip_bomb(path, &raw_name).into());
         }
         declared_total = declared_total.saturating_add(size);
         if declared_total > limits.max_total_bytes {
-            return Err(zip_bomb(path, &raw_name));
+            return Err(zip_bomb(path, &raw_name).into());
         }
         entries.push(Entry {
             index,
@@ -81,13 +68,8 @@ pub(super) fn check_entries<R: Read + io::Seek>(
     Ok(entries)
 }
 
-pub(super) fn zip_bomb(path: &Path, entry: &str) -> Error {
-    refuse(
-        path,
-        format!(
-            "entry {entry:?} expands far beyond what a bundle holds (a zip bomb?); refusing to read this zip"
-        ),
-    )
+pub(super) fn zip_bomb(path: &Path, entry: &str) -> UnreadableBundle {
+    refuse(path, Problem::ZipBomb(entry.to_string()))
 }
 
 /// A reader that fails once more than `limit` bytes come out (the declared size can
@@ -121,9 +103,10 @@ pub(super) fn open_capped<'a, R: Read + io::Seek>(
     limits: Limits,
     total: &'a mut u64,
 ) -> Result<Capped<'a, zip::read::ZipFile<'a, R>>> {
-    let file = archive
-        .by_index(entry.index)
-        .map_err(|e| refuse(path, format!("cannot read entry {:?}: {e}", entry.path)))?;
+    let file = archive.by_index(entry.index).map_err(|source| {
+        let entry = entry.path.clone();
+        refuse(path, Problem::EntryUnreadable { entry, source })
+    })?;
     Ok(Capped {
         inner: file,
         read: 0,
@@ -147,8 +130,10 @@ pub(super) fn read_text<R: Read + io::Seek>(
         return Err(if reader.exceeded {
             zip_bomb(path, &entry.path)
         } else {
-            refuse(path, format!("entry {:?} is corrupt: {e}", entry.path))
-        });
+            let entry = entry.path.clone();
+            refuse(path, Problem::EntryCorrupt { entry, source: e })
+        }
+        .into());
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -161,9 +146,10 @@ pub(super) fn finish_entry<R: Read>(
 ) -> Result<()> {
     let drained = io::copy(reader, &mut io::sink());
     if reader.exceeded {
-        return Err(zip_bomb(path, &entry.path));
+        return Err(zip_bomb(path, &entry.path).into());
     }
-    drained
-        .map(drop)
-        .map_err(|e| refuse(path, format!("entry {:?} is corrupt: {e}", entry.path)))
+    drained.map(drop).map_err(|source| {
+        let entry = entry.path.clone();
+        refuse(path, Problem::EntryCorrupt { entry, source }).into()
+    })
 }

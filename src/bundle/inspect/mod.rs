@@ -10,7 +10,6 @@
 //! that point outside the archive are refused.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -18,14 +17,36 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::error::{Problem, Result, UnreadableBundle};
 use super::layout::{self, Folder};
 use archive::{Entry, check_entries, finish_entry, open_capped, read_text};
 use list::{ListSummary, parse_items_apart, parse_options, value_text};
+pub use restored::{RestoredContents, restored_contents};
 
 mod archive;
 mod list;
-use crate::error::{Error, Result};
+mod restored;
 use crate::longhorn::LonghornVersion;
+
+/// The warning about volumes without a backup, shared by `create --local` and
+/// `inspect` so both say it the same way.
+pub fn unbacked_warning(names: &[String]) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
+    let more = if names.len() > shown.len() {
+        format!(", … ({} more)", names.len() - shown.len())
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{} volume{} no backup and will be restored empty: {}{more}",
+        names.len(),
+        if names.len() == 1 { " has" } else { "s have" },
+        shown.join(", ")
+    ))
+}
 
 /// Caps against hostile archives (zip bombs).
 #[derive(Debug, Clone, Copy)]
@@ -127,11 +148,8 @@ impl Report {
 /// says nothing about the backup's name.
 const REMOTE_FILE_NAME: &str = "system-backup";
 
-fn refuse(path: &Path, message: impl fmt::Display) -> Error {
-    Error::File {
-        path: path.to_path_buf(),
-        message: message.to_string(),
-    }
+fn refuse(path: &Path, problem: Problem) -> UnreadableBundle {
+    UnreadableBundle::new(path, problem)
 }
 
 /// Reads and lints the bundle at `path`. A file that is not a readable, safe zip is an
@@ -147,20 +165,16 @@ pub fn inspect_backup(path: &Path, backup: &str, limits: Limits) -> Result<Repor
 }
 
 fn inspect_as(path: &Path, backup: Option<&str>, limits: Limits) -> Result<Report> {
-    let file = File::open(path).map_err(|e| refuse(path, format!("cannot open: {e}")))?;
+    let file = File::open(path).map_err(|e| refuse(path, Problem::Open(e)))?;
     let (bytes, sha256) =
-        super::digest(path).map_err(|e| refuse(path, format!("cannot read: {e}")))?;
-    let mut archive =
-        zip::ZipArchive::new(file).map_err(|e| refuse(path, format!("is not a zip file ({e})")))?;
+        super::writer::digest(path).map_err(|e| refuse(path, Problem::Read(e)))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| refuse(path, Problem::NotAZip(e)))?;
     if archive.len() > limits.max_entries {
-        return Err(refuse(
-            path,
-            format!(
-                "has {} entries, more than the {} a bundle could have; refusing to read it",
-                archive.len(),
-                limits.max_entries
-            ),
-        ));
+        let problem = Problem::TooManyEntries {
+            count: archive.len(),
+            max: limits.max_entries,
+        };
+        return Err(refuse(path, problem).into());
     }
     let entries = check_entries(path, &mut archive, limits)?;
 
@@ -514,7 +528,7 @@ fn lint_volumes(report: &mut Report) {
         .filter(|v| v.last_backup.is_empty() && !v.standby)
         .map(|v| v.name.clone())
         .collect();
-    if let Some(message) = super::summary::unbacked_warning(&empty) {
+    if let Some(message) = unbacked_warning(&empty) {
         report.warn(message);
     }
 }

@@ -269,3 +269,12 @@ fn patch_sizes(bytes: &mut [u8], size: u32) {
         bytes[i + offset..i + offset + 4].copy_from_slice(&size.to_le_bytes());
     }
 }
+
+#[test]
+fn unbacked_volumes_are_listed_briefly() {
+    assert_eq!(unbacked_warning(&[]), None);
+    let names: Vec<String> = (0..12).map(|i| format!("v{i}")).collect();
+    let text = unbacked_warning(&names).unwrap();
+    assert!(text.starts_with("12 volumes have no backup"), "{text}");
+    assert!(text.ends_with("v9, … (2 more)"), "{text}");
+}

@@ -45,8 +45,7 @@ async fn bad_input_leaves_nothing_behind() {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let readonly_text = readonly.display().to_string();
     let args = local_args(&kubeconfig, env.namespace(), &["-o", &readonly_text]);
-    // SAFETY: geteuid has no preconditions.
-    let run = if unsafe { libc::geteuid() } == 0 {
+    let run = if harness::is_root() {
         let mut wrapped: Vec<String> = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
             .map(String::from)
             .to_vec();
@@ -135,8 +134,12 @@ async fn interrupted_mid_write_leaves_nothing_behind() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    // SAFETY: signalling the child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Ctrl-C, as a terminal sends it (kill(1) from procps).
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success(), "kill -INT failed");
     let output = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()
