@@ -20,7 +20,9 @@ impl HumanDuration {
 
 /// A duration flag value that is not one; says what a valid one looks like.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} {reason}; use a number with a unit, e.g. 90s, 15m, 2h or 1h30m")]
+#[error(
+    "invalid duration {input:?}: {reason} (use a number with a unit, e.g. 90s, 15m, 2h or 1h30m)"
+)]
 pub struct FlagDurationError {
     pub input: String,
     pub reason: String,
@@ -118,7 +120,7 @@ mod tests {
         assert_eq!(err.reason, "is negative");
         assert_eq!(
             "1d".parse::<HumanDuration>().unwrap_err().to_string(),
-            "\"1d\" has the unknown unit \"d\"; use a number with a unit, e.g. 90s, 15m, 2h or 1h30m"
+            "invalid duration \"1d\": has the unknown unit \"d\" (use a number with a unit, e.g. 90s, 15m, 2h or 1h30m)"
         );
     }
 

@@ -2,7 +2,10 @@
 //! use, a rule Longhorn would break silently, an object in the wrong state. Each
 //! message says what to do.
 
-use super::resources::{DEFAULT_NAMESPACE, SETTING_CURRENT_VERSION, SETTING_MAX_RETENTION};
+use super::resources::{
+    DEFAULT_NAMESPACE, RECURRING_JOB_NAME_MAX_LEN, SETTING_CURRENT_VERSION, SETTING_MAX_RETENTION,
+    SYSTEM_BACKUP_TASK,
+};
 use super::version::{InvalidVersion, LonghornVersion};
 use crate::cron::CronError;
 
@@ -114,7 +117,7 @@ pub enum Error {
     Cron(#[from] CronError),
     #[error(
         "invalid RecurringJob name {0:?}: use 2 to {max} lower case letters, digits, '-' or '.', starting and ending with a letter or digit, e.g. nightly-system-backup",
-        max = super::recurring::NAME_MAX_LEN
+        max = RECURRING_JOB_NAME_MAX_LEN
     )]
     InvalidJobName(String),
     #[error(
@@ -137,7 +140,7 @@ pub enum Error {
     JobNotFound { name: String, namespace: String },
     #[error(
         "recurringjob {name:?} runs task {task}, not {}; this command manages system-backup jobs only",
-        super::recurring::TASK
+        SYSTEM_BACKUP_TASK
     )]
     OtherTask { name: String, task: String },
     #[error(

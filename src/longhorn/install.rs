@@ -7,12 +7,12 @@ use kube::api::PostParams;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::backup_target::BackupTarget;
 use super::error::{Error, Result};
 use super::resources::{
     BACKUP_TARGET, DEFAULT_BACKUP_TARGET, DEFAULT_NAMESPACE, GROUP, LonghornKind, SETTING,
     SETTING_CURRENT_VERSION, self_subject_access_reviews,
 };
+use super::target_state::BackupTarget;
 use super::version::LonghornVersion;
 use crate::kube::{Collection, Kube, Selector};
 

@@ -13,6 +13,7 @@ pub mod recurring;
 pub mod resources;
 pub mod restore;
 pub mod systembackup;
+pub mod target_state;
 pub mod target_url;
 pub mod version;
 pub mod volume_backups;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README "Test"): installs what the tests need (cached under
 # ~/.cache/kubectl-longhorn-systembackup), then runs every test: unit tests, and the
-# end-to-end suite on the oldest and the newest supported Longhorn version.
+# end-to-end suite on the oldest and the newest supported Longhorn version, after the
+# quality gate (fmt, clippy, cargo-machete).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,7 +22,13 @@ for version in v1.8.1 v1.12.0; do
   tests/tools/install.sh bundle-oracle "$version" >/dev/null
   tests/tools/install.sh backupstore-oracle "$version" >/dev/null
 done
+machete=$(tests/tools/install.sh cargo-machete)
 echo "test.sh: tools ready after $(( $(date +%s) - started ))s" >&2
+
+# The quality gate (docs/testing.md): formatting, lints as errors, no unused dependency.
+cargo fmt --all --check || { echo "test.sh: error: the sources are not formatted; run cargo fmt --all" >&2; exit 1; }
+cargo clippy --locked --workspace --all-targets -- -D warnings
+"$machete"
 
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace --lib --bins

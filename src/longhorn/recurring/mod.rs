@@ -20,11 +20,12 @@ use super::version::LonghornVersion;
 use crate::cron::{self, Schedule};
 use crate::kube::{Selector, object};
 
-pub const TASK: &str = "system-backup";
+pub use super::resources::{
+    RECURRING_JOB_NAME_MAX_LEN as NAME_MAX_LEN, SYSTEM_BACKUP_TASK as TASK,
+};
 pub const PARAMETER_POLICY: &str = "volume-backup-policy";
 /// Longhorn's default for `recurring-job-max-retention`.
 pub const DEFAULT_MAX_RETENTION: i64 = 100;
-pub const NAME_MAX_LEN: usize = 40;
 
 pub fn task(job: &Value) -> &str {
     object::str_at(job, "/spec/task").unwrap_or_default()
