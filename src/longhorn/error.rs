@@ -147,6 +147,26 @@ pub enum Error {
         "recurringjob {name:?} has no CronJob: longhorn-manager creates one named like the job when it handles it; check that longhorn-manager is running in {namespace}"
     )]
     NoCronJob { name: String, namespace: String },
+    /// Longhorn's CronJob forbids overlapping runs; a manual Job would bypass that,
+    /// and the running one's retention could delete the new run's backup.
+    #[error(
+        "a run of recurringjob {name:?} is still in progress (job.batch/{job}); Longhorn runs one at a time, and the running one prunes backups when it ends: wait for it (kubectl -n {namespace} wait --for=condition=complete job/{job}), then run again"
+    )]
+    RunInProgress {
+        name: String,
+        job: String,
+        namespace: String,
+    },
+    #[error(
+        "job.batch/{job} failed: {message}; see its log: kubectl -n {namespace} logs job/{job}"
+    )]
+    RunFailed {
+        job: String,
+        message: String,
+        namespace: String,
+    },
+    #[error("job.batch/{0} was deleted while waiting for it to finish")]
+    RunDeleted(String),
 
     // Restores.
     #[error(

@@ -1,5 +1,6 @@
 //! kubectl's table: no borders, upper-case headers, columns three spaces apart, no
-//! trailing spaces (cli-runtime's tabwriter, kubectl-plugin-conventions.md §4.5).
+//! trailing spaces (kubectl's tab writer, padding 3:
+//! `kubernetes/cli-runtime:pkg/printers/tabwriter.go@v0.33.0`).
 
 use comfy_table::{ContentArrangement, Table, presets};
 

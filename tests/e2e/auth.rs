@@ -1,4 +1,4 @@
-//! Credentials and connection flags as kubectl takes them (issue 3): exec-credential
+//! Credentials and connection flags as kubectl takes them: exec-credential
 //! plugins, bearer tokens and client certificates in the kubeconfig, `--request-timeout`
 //! (parsing and effect), and `-v=6` logging the traffic but never a credential.
 
@@ -267,7 +267,7 @@ async fn verbose_logs_requests_but_no_credentials() {
         }
     }
 
-    // `list` makes one paged LIST and no discovery round-trips (issue 3, speed).
+    // `list` makes one paged LIST and no discovery round-trips.
     let run = plugin_with(&token_config, env.namespace(), &["list", "-v=6"]).await;
     run.success();
     let requests: Vec<&str> = run

@@ -1,4 +1,4 @@
-//! The krew packaging proven with the real tools (issue 7): `krew/release.sh` builds
+//! The krew packaging proven with the real tools: `krew/release.sh` builds
 //! the archive and the manifest, `validate-krew-manifest` (what krew-index CI runs)
 //! accepts it, `kubectl krew install --manifest --archive` installs it offline into a
 //! temporary KREW_ROOT, and kubectl's own plugin lookup then runs it against the test

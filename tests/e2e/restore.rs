@@ -1,4 +1,4 @@
-//! `restore` (SystemRestore) end to end: the pre-checks of issue 8, each refusing with
+//! `restore` (SystemRestore) end to end: the pre-checks, each refusing with
 //! one line and creating nothing; the plan read from the bundle; confirmation on a
 //! terminal; `--wait` following Longhorn's states; list/get/describe/delete.
 
@@ -273,7 +273,7 @@ async fn wait_fails_fast_with_the_condition_message() {
         .stdout_has("failed to restore Longhorn system: failed to restore volume vol-1: timed out");
 }
 
-/// Each bad input of issue 8: a one-line error, exit 1, no SystemRestore created.
+/// Each bad input: a one-line error, exit 1, no SystemRestore created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_creates_nothing() {
     let env = longhorn().await;

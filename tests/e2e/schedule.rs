@@ -199,7 +199,7 @@ async fn create_list_set_describe_delete() {
     let cron = cron_job(&env, "nightly").await;
     assert_eq!(cron.spec.schedule, "0 2 * * *");
 
-    // The alias names the CR; the columns are those of issue 4.
+    // The alias names the CR; the columns are the documented ones (docs/reference.md).
     let list = plugin(&env, &["recurringjob", "list"]).await;
     list.success();
     let lines: Vec<&str> = list.stdout.lines().collect();

@@ -1,5 +1,5 @@
 //! The SystemBackup commands (create, list/get, describe, wait, delete) end to end,
-//! and every bad input of issue 3: exit code, one-line message with a hint, and
+//! and every bad input: exit code, one-line message with a hint, and
 //! nothing changed.
 
 use longhorn_ground::{Fault, Ground, plane};
@@ -282,7 +282,7 @@ async fn admission_rejections_show_longhorns_text() {
     assert!(system_backups(&env).await.is_empty());
 }
 
-/// Each bad input of issue 3: a one-line error with a hint, non-zero exit, no CR.
+/// Each bad input: a one-line error with a hint, non-zero exit, no CR.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_changes_nothing() {
     let env = longhorn().await;

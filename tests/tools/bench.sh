@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks of issue 3's speed goals and issue 7's size goal (docs/benchmarks.md):
+# Benchmarks of the speed and size goals (docs/benchmarks.md):
 #   list  — `kubectl longhorn systembackup list` vs `kubectl get systembackups` on a
 #           ground holding N Ready SystemBackups (goal: half kubectl's time or less);
 #           also checks that `list` sends exactly one request (one paged LIST, no

@@ -123,7 +123,8 @@ pub struct ScheduleDeleteArgs {
 pub struct ScheduleRunArgs {
     #[arg(add = ArgValueCompleter::new(recurring_job_names))]
     pub name: String,
-    /// Wait until the SystemBackup the run makes is Ready (fails at once on Error)
+    /// Wait until the SystemBackup the run makes is Ready (fails at once on Error) and
+    /// the run has ended (Longhorn applies retention last)
     #[arg(long)]
     pub wait: bool,
     /// How long --wait waits, e.g. 30m, 2h; 0 waits forever
@@ -287,6 +288,7 @@ async fn run_now(context: &Context, args: &ScheduleRunArgs) -> Result<()> {
     let longhorn = context.longhorn(Reads::default()).await?;
     recurring::system_backup_job(&longhorn, &args.name).await?;
     let cron_job = job_run::cron_job(&longhorn, &args.name).await?;
+    job_run::check_none_running(&longhorn, &cron_job).await?;
     // The run's backup is the one that was not there before (names are random).
     let before: BTreeSet<String> = if args.wait {
         recurring::owned_backups(&longhorn, &args.name)
@@ -314,6 +316,8 @@ async fn run_now(context: &Context, args: &ScheduleRunArgs) -> Result<()> {
         live: context.terminal.stderr,
     };
     wait_for(longhorn.kube(), wait).await?;
+    // The Job prunes by `retain` once the backup is Ready: the run is over only then.
+    job_run::until_ended(&longhorn, &job, timeout).await?;
     output::stdout(&output::condition_met(&SYSTEM_BACKUP.kind_group(), &backup))?;
     Ok(())
 }
