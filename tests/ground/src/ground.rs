@@ -1,6 +1,6 @@
-//! The handle tests use: a Longhorn environment (namespace + seed + simulator) on a
-//! control plane shared by every test of the process (one per Longhorn version), or on
-//! a dedicated one.
+//! The handle tests use: a Longhorn environment (namespace, longhorn-manager's own code,
+//! seed, simulator) on a control plane shared by every test of the process (one per
+//! Longhorn version), or on a dedicated one.
 //!
 //! A kube `Client` is bound to the tokio runtime that created it, and each
 //! `#[tokio::test]` has its own runtime; so shared planes are plain data in a static,
@@ -22,9 +22,10 @@ use tokio::sync::{OnceCell, oneshot};
 
 use crate::knobs::{KnobValues, Knobs};
 use crate::longhorn::{DEFAULT_BACKUP_TARGET, Kind, Version};
+use crate::manager::{Binaries, Layout, Manager, ManagerConfig};
+use crate::mounts::Mounts;
 use crate::plane::{self, ControlPlane};
 use crate::seed::{self, SeedOptions, SeedReport, Seeded};
-use crate::simulator::store::Stores;
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::{Error, crds};
 
@@ -125,15 +126,18 @@ async fn start_plane(version: Version) -> Result<Arc<ControlPlane>, Error> {
     Ok(Arc::new(plane))
 }
 
-/// One Longhorn install for one test. Dropping it stops its simulator (and its plane,
-/// if dedicated); a shared plane keeps its objects until the process ends.
+/// One Longhorn install for one test. Dropping it stops its longhorn-manager and
+/// simulator (and its plane, if dedicated); a shared plane keeps its objects until the
+/// process ends. A test that fails shows the end of longhorn-manager's log; a manager that
+/// died while the test ran fails the test with it.
 pub struct Longhorn {
-    // Declared first so it stops before the plane goes.
+    // Declared first so they stop before the plane goes.
+    manager: Option<Manager>,
     simulator: Option<Simulator>,
     plane: Arc<ControlPlane>,
     version: Version,
     knobs: Knobs,
-    stores: Arc<Stores>,
+    mounts: Mounts,
     dir: PathBuf,
     kubeconfig: PathBuf,
     seeded: Seeded,
@@ -164,37 +168,61 @@ impl Longhorn {
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(Error::Kube(format!("creating namespace {namespace}: {e}"))),
         }
-        let stores = Arc::new(Stores::new(dir.join("mounts")));
+        let layout = Layout::new(&dir);
+        let knobs = Knobs::with_faults_file(options.knobs.clone(), layout.faults())
+            .map_err(plane::io_err("writing the fault file"))?;
+        let mounts = Mounts::new(&layout.mounts());
         let backup_target_url = format!("nfs://127.0.0.1:/exports/{namespace}");
+        let share = mounts.path(&backup_target_url).expect("an NFS share");
+        std::fs::create_dir_all(&share).map_err(plane::io_err("creating the NFS share"))?;
+        let binaries = Binaries::of(&version)?;
+        // The seed deploys the default engine image, so its binary is in place.
+        layout.install_engine_binary(&version.engine_image(), &binaries.engine)?;
+        let serving = plane.authority().serving("longhorn-ground-webhook")?;
+        let manager = Manager::start(ManagerConfig {
+            plane: &plane,
+            namespace: &namespace,
+            version: &version,
+            dir: &dir,
+            node_id: seed::NODE_ID,
+            manager_image: &version.manager_image(),
+            service_account: seed::SERVICE_ACCOUNT,
+            serving: &serving,
+        })?;
+        wait_for_webhooks(&client, &namespace).await.map_err(|e| {
+            Error::Startup(format!(
+                "{e}; longhorn-manager's log ({}) ends with:\n{}",
+                manager.log_path().display(),
+                manager.log_tail()
+            ))
+        })?;
         let (seeded, seed_report) = seed::seed(
             &client,
             &namespace,
             &version,
             &backup_target_url,
+            manager.node_ip(),
             &options.seed,
         )
-        .await?;
-        let knobs = Knobs::new(options.knobs.clone());
-        let serving = plane.authority().serving("longhorn-ground-webhook")?;
+        .await
+        .map_err(|e| with_log(e, &manager))?;
         let simulator = Simulator::start(SimulatorConfig {
             namespace: namespace.clone(),
-            version: version.clone(),
             knobs: knobs.clone(),
-            stores: stores.clone(),
             kubeconfig_yaml: plane.kubeconfig_yaml(plane::ADMIN, None),
-            kubernetes_version: plane.kubernetes_version.clone(),
-            serving,
-            ca_pem: plane.ca_pem.clone(),
             node_id: seed::NODE_ID.to_string(),
+            dir: dir.clone(),
+            engine_binary: binaries.engine.clone(),
         })
         .await?;
         let kubeconfig = dir.join("kubeconfig");
         let mut longhorn = Self {
+            manager: Some(manager),
             simulator: Some(simulator),
             plane,
             version,
             knobs,
-            stores,
+            mounts,
             dir,
             kubeconfig: kubeconfig.clone(),
             seeded,
@@ -203,11 +231,73 @@ impl Longhorn {
         };
         longhorn.write_kubeconfig(&kubeconfig, plane::ADMIN)?;
         longhorn.wait_for_first_sync(&client).await?;
+        if longhorn.knobs.get().store_failure.is_none() {
+            longhorn
+                .seed_volume_backups(&client, &binaries, options.seed.concurrency)
+                .await
+                .map_err(|e| match &longhorn.manager {
+                    Some(manager) => with_log(e, manager),
+                    None => e,
+                })?;
+        }
         longhorn.started_in = started.elapsed();
         Ok(longhorn)
     }
 
-    /// Until the simulator has contacted the store once: available (and, when the
+    /// The seeded volumes' completed backups: their Backup CRs, and what the engine would
+    /// have written to the store, then a sync that pulls their backup volumes.
+    async fn seed_volume_backups(
+        &self,
+        client: &kube::Client,
+        binaries: &Binaries,
+        concurrency: usize,
+    ) -> Result<(), Error> {
+        use futures::{StreamExt, TryStreamExt};
+        let seeded = &self.seeded;
+        if seeded.backups.is_empty() {
+            return Ok(());
+        }
+        seed::seed_backups(client, &seeded.namespace, &seeded.backups, concurrency).await?;
+        let mounts = Layout::new(&self.dir).mounts();
+        let backups = Kind::Backup.api(client, self.namespace());
+        futures::stream::iter(&seeded.backups)
+            .map(|b| {
+                let (mounts, backups) = (&mounts, &backups);
+                async move {
+                    let url = crate::simulator::write_volume_backup(
+                        client,
+                        &seeded.namespace,
+                        mounts,
+                        &binaries.engine,
+                        &crate::simulator::VolumeBackup {
+                            backup: &b.name,
+                            snapshot: &b.snapshot,
+                            snapshot_created_at: &b.at,
+                            volume: &b.volume,
+                            target: DEFAULT_BACKUP_TARGET,
+                            labels: vec![("longhorn.io/volume-access-mode".into(), "rwo".into())],
+                        },
+                    )
+                    .await
+                    .map_err(Error::Store)?;
+                    backups
+                        .patch_status(
+                            &b.name,
+                            &Default::default(),
+                            &kube::api::Patch::Merge(json!({"status": {"url": url}})),
+                        )
+                        .await
+                        .map_err(|e| Error::Kube(format!("backup {}: {e}", b.name)))?;
+                    Ok::<_, Error>(())
+                }
+            })
+            .buffer_unordered(concurrency.clamp(1, 4))
+            .try_collect::<Vec<()>>()
+            .await?;
+        self.request_backup_target_sync().await
+    }
+
+    /// Until longhorn-manager has contacted the store once: available (and, when the
     /// store answers, synced) or marked unavailable.
     async fn wait_for_first_sync(&self, client: &kube::Client) -> Result<(), Error> {
         let reachable = self.knobs.get().store_failure.is_none();
@@ -247,13 +337,33 @@ impl Longhorn {
         &self.seeded.namespace
     }
 
-    /// Stops the simulator as if longhorn-manager were down: its webhook
-    /// configurations stay registered but nothing answers them (so admitted writes
-    /// fail with the apiserver's "failed calling webhook" error), and nothing
-    /// reconciles. Irreversible for this environment.
-    pub fn stop_simulator(&mut self) {
+    /// Stops longhorn-manager (and the simulator) as if the node were down: the webhook
+    /// configurations stay registered but nothing answers them (so admitted writes fail
+    /// with the apiserver's "failed calling webhook" error), and nothing reconciles.
+    /// Irreversible for this environment.
+    pub fn stop_longhorn_manager(&mut self) {
+        if let Some(mut manager) = self.manager.take() {
+            manager.kill();
+        }
         if let Some(simulator) = self.simulator.take() {
             simulator.halt();
+        }
+    }
+
+    /// The running longhorn-manager (its build, its node address, its log).
+    pub fn manager(&self) -> Option<&Manager> {
+        self.manager.as_ref()
+    }
+
+    /// Where longhorn-manager logs, and the end of that log, for failure messages.
+    pub fn manager_log(&self) -> String {
+        match &self.manager {
+            Some(manager) => format!(
+                "longhorn-manager's log ({}) ends with:\n{}",
+                manager.log_path().display(),
+                manager.log_tail()
+            ),
+            None => "longhorn-manager was stopped".into(),
         }
     }
 
@@ -329,23 +439,21 @@ impl Longhorn {
 
     /// The local directory behind any `nfs://`, `cifs://` or `vfs://` target URL.
     pub fn mount_path(&self, url: &str) -> Option<PathBuf> {
-        self.stores.mount_path(url)
+        self.mounts.path(url)
     }
 
-    /// The simulator's stores, to register other kinds (S3, Azure) for a URL.
-    pub fn stores(&self) -> &Arc<Stores> {
-        &self.stores
+    /// longhorn-manager's `/tmp`, where it generates bundles and unpacks restores.
+    pub fn manager_tmp(&self) -> PathBuf {
+        Layout::new(&self.dir).tmp()
     }
 
     /// Points BackupTarget `default` at `url` with a credential Secret holding
-    /// `secret`, as a user does in the Longhorn UI, and (for S3 or Azure) has the
-    /// simulator store server-side backups in `store`, the same bucket or container
-    /// the plugin reaches. Waits until the target is available.
+    /// `secret`, as a user does in the Longhorn UI. Waits until Longhorn finds the target
+    /// available.
     pub async fn use_backup_target(
         &self,
         url: &str,
         secret: &crate::stores::SecretData,
-        store: Option<Arc<dyn object_store::ObjectStore>>,
     ) -> Result<DynamicObject, Error> {
         use k8s_openapi::api::core::v1::Secret;
         let client = self.client().await?;
@@ -373,12 +481,6 @@ impl Longhorn {
                     .map_err(|e| Error::Kube(e.to_string()))?;
             }
             Err(e) => return Err(Error::Kube(e.to_string())),
-        }
-        if let Some(store) = store {
-            self.stores.register(
-                url,
-                Arc::new(crate::simulator::store::ObjectStoreAdapter::new(store)),
-            );
         }
         let api = Kind::BackupTarget.api(&client, self.namespace());
         let patch = json!({"spec": {"backupTargetURL": url, "credentialSecret": secret_name}});
@@ -416,45 +518,23 @@ impl Longhorn {
         .await
     }
 
-    /// Makes the store reachable or not and waits until BackupTarget `default`
-    /// reflects it (`status.available`).
+    /// Makes the store reachable or not, asks for a sync (Longhorn notices at its next
+    /// one) and waits until BackupTarget `default` reflects it (`status.available`).
     pub async fn set_backup_target_available(
         &self,
         available: bool,
     ) -> Result<DynamicObject, Error> {
         self.knobs.set_store_reachable(available);
+        self.request_backup_target_sync().await?;
         self.wait_for_backup_target(|_, now| now == available).await
     }
 
     /// Asks for a sync of BackupTarget `default` now, as its poll timer would.
     pub async fn request_backup_target_sync(&self) -> Result<(), Error> {
         let client = self.client().await?;
-        let api = Kind::BackupTarget.api(&client, self.namespace());
-        let current = api
-            .get(DEFAULT_BACKUP_TARGET)
+        crate::simulator::request_sync(&client, self.namespace(), DEFAULT_BACKUP_TARGET)
             .await
-            .map_err(|e| Error::Kube(e.to_string()))?;
-        // Later than the last sync and the last request, at Longhorn's second precision.
-        let mut at = jiff::Timestamp::now();
-        for pointer in ["/status/lastSyncedAt", "/spec/syncRequestedAt"] {
-            let earlier = current
-                .data
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if let Ok(earlier) = earlier.parse::<jiff::Timestamp>() {
-                at = at.max(earlier + jiff::SignedDuration::from_secs(1));
-            }
-        }
-        let patch = json!({"spec": {"syncRequestedAt": crate::simulator::rfc3339_seconds(at)}});
-        api.patch(
-            DEFAULT_BACKUP_TARGET,
-            &Default::default(),
-            &kube::api::Patch::Merge(patch),
-        )
-        .await
-        .map_err(|e| Error::Kube(e.to_string()))?;
-        Ok(())
+            .map_err(|e| Error::Kube(e.to_string()))
     }
 
     /// Waits until the object satisfies `done` (checked on every watch event).
@@ -484,7 +564,8 @@ impl Longhorn {
                     .map(|o| o.data.to_string())
                     .unwrap_or_default();
                 Err(Error::Kube(format!(
-                    "timed out after {timeout:?} waiting for {name}; it is now: {current}"
+                    "timed out after {timeout:?} waiting for {} {name}; it is now: {current}",
+                    api.resource_url()
                 )))
             }
         }
@@ -524,7 +605,12 @@ impl Longhorn {
         });
         tokio::time::timeout(timeout, wait)
             .await
-            .map_err(|_| Error::Kube(format!("{name} still exists after {timeout:?}")))?
+            .map_err(|_| {
+                Error::Kube(format!(
+                    "{} {name} still exists after {timeout:?}",
+                    kind.name()
+                ))
+            })?
             .map_err(|e| Error::Kube(e.to_string()))?;
         Ok(())
     }
@@ -652,6 +738,66 @@ impl Longhorn {
         )
         .await?;
         wait_until_allowed(&client, user, &rules, None).await
+    }
+}
+
+impl Drop for Longhorn {
+    fn drop(&mut self) {
+        let Some(manager) = &self.manager else { return };
+        if std::thread::panicking() {
+            eprintln!("--- {} ---", self.manager_log());
+        } else if let Some(status) = manager.exit_status() {
+            let log = self.manager_log();
+            panic!("longhorn-manager exited while the test ran ({status}); {log}");
+        }
+    }
+}
+
+fn with_log(error: Error, manager: &Manager) -> Error {
+    Error::Startup(format!(
+        "{error}; longhorn-manager's log ({}) ends with:\n{}",
+        manager.log_path().display(),
+        manager.log_tail()
+    ))
+}
+
+/// The apiserver picks up new webhook configurations asynchronously: waits until a
+/// dry-run create in the namespace is both mutated (`spec.groups` filled in) and validated
+/// (a bad cron refused) by longhorn-manager's webhooks.
+async fn wait_for_webhooks(client: &kube::Client, namespace: &str) -> Result<(), Error> {
+    let api = Kind::RecurringJob.api(client, namespace);
+    let probe = |cron: &str| -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": crate::longhorn::API_VERSION,
+            "kind": "RecurringJob",
+            "metadata": {"name": "ground-webhook-probe"},
+            "spec": {"name": "ground-webhook-probe", "task": "snapshot", "cron": cron, "retain": 1, "concurrency": 1},
+        }))
+        .expect("a valid probe")
+    };
+    let params = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mutated = api
+            .create(&params, &probe("0 0 * * *"))
+            .await
+            .is_ok_and(|o| o.data.pointer("/spec/groups").is_some());
+        let validated = matches!(
+            api.create(&params, &probe("not a cron")).await,
+            Err(kube::Error::Api(s)) if s.message.contains("validator.longhorn.io")
+        );
+        if mutated && validated {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Startup(format!(
+                "the apiserver did not call longhorn-manager's webhooks for {namespace} within 30s (mutated: {mutated}, validated: {validated})"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -1,11 +1,13 @@
-//! Seeds a namespace with what a Longhorn install looks like to the API: its
-//! settings, backup target, engine image, RBAC, workloads, services, config maps, a
-//! storage class, and N volumes with their PVs and PVCs. Objects carry what Longhorn's
-//! mutators and controllers would have added, since the simulator starts afterwards.
+//! Seeds a namespace with what a Longhorn install looks like to the API: its node,
+//! instance manager, settings, backup target, engine image, RBAC, workloads, services,
+//! config maps, a storage class, and N volumes with their PVs and PVCs. Longhorn objects
+//! go through longhorn-manager's real webhooks (already serving for the namespace), so
+//! they carry what Longhorn's mutators add; statuses are set as its controllers would.
 //!
 //! Cluster-scoped objects are prefixed with the namespace so that environments on one
 //! shared control plane never collide.
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -15,9 +17,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
 use crate::Error;
-use crate::longhorn::{API_VERSION, CSI_DRIVER, FINALIZER, Kind, Version};
+use crate::longhorn::{API_VERSION, CSI_DRIVER, Kind, Version};
 
-/// The Kubernetes node the simulated manager runs on (`status.ownerID`).
+/// The Kubernetes node longhorn-manager runs on (`NODE_NAME`, `status.ownerID`).
 pub const NODE_ID: &str = "ground-node-1";
 pub const SERVICE_ACCOUNT: &str = "longhorn-service-account";
 
@@ -61,6 +63,8 @@ pub struct Seeded {
     pub backup_target_url: String,
     pub engine_image: String,
     pub volume_names: Vec<String>,
+    /// Completed backups of every n-th volume ([`seed_backups`]).
+    pub backups: Vec<SeededBackup>,
 }
 
 /// `types.GetEngineImageChecksumName`: `ei-` + 8 hex of the image's SHA-512.
@@ -105,12 +109,26 @@ impl Seeder<'_> {
         };
         let status = object.data.as_object_mut().and_then(|o| o.remove("status"));
         let name = object.metadata.name.clone().unwrap_or_default();
-        let created = match api.create(&PostParams::default(), &object).await {
-            Ok(created) => created,
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                return api.get(&name).await.map_err(kube_error(&name));
+        // longhorn-manager's webhooks read its informer caches, which see an object a
+        // moment after it is created: a webhook that cannot find what the seed just made
+        // is asked again.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let created = loop {
+            match api.create(&PostParams::default(), &object).await {
+                Ok(created) => break created,
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    return api.get(&name).await.map_err(kube_error(&name));
+                }
+                Err(kube::Error::Api(s))
+                    if s.message.contains("admission webhook")
+                        && (s.message.contains("cannot find")
+                            || s.message.contains("not found"))
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(kube_error(&name)(e)),
             }
-            Err(e) => return Err(kube_error(&name)(e)),
         };
         match status {
             Some(status) => api
@@ -136,10 +154,12 @@ pub async fn seed(
     namespace: &str,
     version: &Version,
     backup_target_url: &str,
+    node_ip: Ipv4Addr,
     options: &SeedOptions,
 ) -> Result<(Seeded, SeedReport), Error> {
     let started = Instant::now();
     let seeder = Seeder { client, namespace };
+    seed_node(&seeder, version, node_ip).await?;
     let apps_namespace = format!("{namespace}-apps");
     let storage_class = format!("{namespace}-longhorn");
     let engine_image = version.engine_image();
@@ -165,6 +185,10 @@ pub async fn seed(
         ("taint-toleration", String::new()),
         ("priority-class", String::new()),
         ("registry-secret", String::new()),
+        (
+            "default-instance-manager-image",
+            format!("longhornio/longhorn-instance-manager:{version}"),
+        ),
     ];
     for (name, value) in settings {
         plain.push((
@@ -176,15 +200,6 @@ pub async fn seed(
             }),
         ));
     }
-    plain.push((
-        Kind::BackupTarget.resource(),
-        true,
-        json!({
-            "apiVersion": API_VERSION, "kind": "BackupTarget",
-            "metadata": {"name": "default", "finalizers": [FINALIZER]},
-            "spec": {"backupTargetURL": backup_target_url, "credentialSecret": "", "pollInterval": "5m0s"},
-        }),
-    ));
     plain.push((
         Kind::EngineImage.resource(),
         true,
@@ -266,8 +281,20 @@ pub async fn seed(
         seed_workloads(&seeder, version, &engine_image),
         seed_config(&seeder, &storage_class, backup_target_url),
     )?;
+    // After the settings and the engine image, which its webhooks and controller read.
+    seeder
+        .create(
+            &Kind::BackupTarget.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "BackupTarget",
+                "metadata": {"name": "default"},
+                "spec": {"backupTargetURL": backup_target_url, "credentialSecret": "", "pollInterval": "5m0s"},
+            }),
+        )
+        .await?;
 
-    let volume_names =
+    let (volume_names, backups) =
         seed_volumes(&seeder, &apps_namespace, &storage_class, version, options).await?;
     let backed_up = if options.backed_up_every == 0 {
         0
@@ -288,8 +315,63 @@ pub async fn seed(
         backup_target_url: backup_target_url.to_string(),
         engine_image,
         volume_names,
+        backups,
     };
     Ok((seeded, report))
+}
+
+/// The node as Longhorn sees it: the Kubernetes Node (cluster-scoped, shared by the
+/// environments of a plane), its Longhorn Node, and a running instance manager whose
+/// address is the manager's node address (tests/longhorn/manager/node.go answers there).
+async fn seed_node(seeder: &Seeder<'_>, version: &Version, node_ip: Ipv4Addr) -> Result<(), Error> {
+    let ready = json!([{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]);
+    seeder
+        .create(
+            &resource("", "v1", "Node", "nodes"),
+            false,
+            json!({
+                "metadata": {"name": NODE_ID, "labels": {"kubernetes.io/hostname": NODE_ID}},
+                "status": {"conditions": ready, "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": NODE_ID}]},
+            }),
+        )
+        .await?;
+    let now = crate::simulator::rfc3339_seconds(jiff::Timestamp::now());
+    let condition = |kind: &str| json!({"type": kind, "status": "True", "reason": "", "message": "", "lastProbeTime": "", "lastTransitionTime": now});
+    seeder
+        .create(
+            &Kind::Node.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "Node",
+                "metadata": {"name": NODE_ID},
+                "spec": {"name": NODE_ID, "allowScheduling": true, "disks": {}, "tags": []},
+                "status": {"conditions": [condition("Ready"), condition("Schedulable"), condition("MountPropagation")], "region": "", "zone": ""},
+            }),
+        )
+        .await?;
+    let image = format!("longhornio/longhorn-instance-manager:{version}");
+    seeder
+        .create(
+            &Kind::InstanceManager.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "InstanceManager",
+                "metadata": {
+                    "name": "instance-manager-ground",
+                    "labels": {
+                        "longhorn.io/managed-by": "longhorn-manager",
+                        "longhorn.io/component": "instance-manager",
+                        "longhorn.io/instance-manager-type": "aio",
+                        "longhorn.io/node": NODE_ID,
+                        "longhorn.io/data-engine": "v1",
+                    },
+                },
+                "spec": {"image": image, "nodeID": NODE_ID, "type": "aio", "dataEngine": "v1"},
+                "status": {"currentState": "running", "ip": node_ip.to_string(), "ownerID": NODE_ID},
+            }),
+        )
+        .await?;
+    Ok(())
 }
 
 /// The longhorn-manager DaemonSet (flags in `command`, as Longhorn's manifests have
@@ -467,14 +549,14 @@ async fn seed_volumes(
     storage_class: &str,
     version: &Version,
     options: &SeedOptions,
-) -> Result<Vec<String>, Error> {
+) -> Result<(Vec<String>, Vec<SeededBackup>), Error> {
     let names: Vec<String> = (0..options.volumes)
         .map(|_| format!("pvc-{}", uuid::Uuid::new_v4()))
         .collect();
     let backed_up_at = crate::simulator::rfc3339_seconds(
         jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1),
     );
-    futures::stream::iter(names.iter().enumerate())
+    let backups = futures::stream::iter(names.iter().enumerate())
         .map(|(index, name)| {
             let backed_up = options.backed_up_every != 0 && index % options.backed_up_every == 0;
             seed_volume(
@@ -488,9 +570,9 @@ async fn seed_volumes(
             )
         })
         .buffer_unordered(options.concurrency.max(1))
-        .try_collect::<Vec<()>>()
+        .try_collect::<Vec<Option<SeededBackup>>>()
         .await?;
-    Ok(names)
+    Ok((names, backups.into_iter().flatten().collect()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -502,7 +584,7 @@ async fn seed_volume(
     index: usize,
     name: &str,
     backed_up_at: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<Option<SeededBackup>, Error> {
     let claim = format!("data-{index}");
     let size = "1073741824";
     let backup = backed_up_at.map(|_| {
@@ -511,33 +593,6 @@ async fn seed_volume(
             &uuid::Uuid::new_v4().simple().to_string()[..16]
         )
     });
-    if let (Some(backup), Some(at)) = (&backup, backed_up_at) {
-        let snapshot = uuid::Uuid::new_v4().to_string();
-        seeder
-            .create(
-                &Kind::Snapshot.resource(),
-                true,
-                json!({
-                    "apiVersion": API_VERSION, "kind": "Snapshot",
-                    "metadata": {"name": snapshot, "labels": {"longhornvolume": name}, "finalizers": [FINALIZER]},
-                    "spec": {"volume": name, "createSnapshot": true, "labels": null},
-                    "status": {"readyToUse": true, "creationTime": at, "size": 104857600, "userCreated": true, "markRemoved": false, "ownerID": NODE_ID},
-                }),
-            )
-            .await?;
-        seeder
-            .create(
-                &Kind::Backup.resource(),
-                true,
-                json!({
-                    "apiVersion": API_VERSION, "kind": "Backup",
-                    "metadata": {"name": backup, "labels": {"backup-volume": name, "backup-target": "default"}, "finalizers": [FINALIZER]},
-                    "spec": {"snapshotName": snapshot, "labels": {"longhorn.io/volume-access-mode": "rwo"}, "backupMode": "incremental"},
-                    "status": {"state": "Completed", "snapshotName": snapshot, "progress": 100, "volumeName": name, "backupCreatedAt": at, "snapshotCreatedAt": at, "size": "104857600", "ownerID": NODE_ID, "backupTargetName": "default"},
-                }),
-            )
-            .await?;
-    }
     seeder
         .create(
             &Kind::Volume.resource(),
@@ -588,6 +643,69 @@ async fn seed_volume(
                 "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}},
             }),
         )
+        .await?;
+    // The volume first: Longhorn's webhooks check that a snapshot's volume exists.
+    if let (Some(backup), Some(at)) = (&backup, backed_up_at) {
+        let snapshot = uuid::Uuid::new_v4().to_string();
+        seeder
+            .create(
+                &Kind::Snapshot.resource(),
+                true,
+                json!({
+                    "apiVersion": API_VERSION, "kind": "Snapshot",
+                    "metadata": {"name": snapshot, "labels": {"longhornvolume": name}},
+                    "spec": {"volume": name, "createSnapshot": true, "labels": null},
+                    "status": {"readyToUse": true, "creationTime": at, "size": 104857600, "userCreated": true, "markRemoved": false, "ownerID": NODE_ID},
+                }),
+            )
+            .await?;
+        return Ok(Some(SeededBackup {
+            name: backup.clone(),
+            snapshot,
+            volume: name.to_string(),
+            at: at.to_string(),
+        }));
+    }
+    Ok(None)
+}
+
+/// A volume's completed backup, created once the backup target is available (Longhorn's
+/// webhook refuses a Backup on a target that is not).
+#[derive(Clone, Debug)]
+pub struct SeededBackup {
+    pub name: String,
+    pub snapshot: String,
+    pub volume: String,
+    pub at: String,
+}
+
+/// Creates the seeded volumes' Backups, completed as the engine would have left them.
+pub async fn seed_backups(
+    client: &kube::Client,
+    namespace: &str,
+    backups: &[SeededBackup],
+    concurrency: usize,
+) -> Result<(), Error> {
+    let seeder = Seeder { client, namespace };
+    let seeder = &seeder;
+    futures::stream::iter(backups)
+        .map(|b| async move {
+            seeder
+                .create(
+                    &Kind::Backup.resource(),
+                    true,
+                    json!({
+                        "apiVersion": API_VERSION, "kind": "Backup",
+                        "metadata": {"name": b.name, "labels": {"backup-volume": b.volume, "backup-target": "default"}},
+                        "spec": {"snapshotName": b.snapshot, "labels": {"longhorn.io/volume-access-mode": "rwo"}, "backupMode": "incremental"},
+                        "status": {"state": "Completed", "snapshotName": b.snapshot, "progress": 100, "volumeName": b.volume, "backupCreatedAt": b.at, "snapshotCreatedAt": b.at, "size": "104857600", "ownerID": NODE_ID, "backupTargetName": "default"},
+                    }),
+                )
+                .await
+                .map(|_| ())
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
         .await?;
     Ok(())
 }
