@@ -30,7 +30,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
     // A missing key is named; values never appear.
     let mut secret = s3.secret();
     secret.remove("AWS_SECRET_ACCESS_KEY");
-    env.use_backup_target(&target, &secret).await.unwrap();
+    env.point_backup_target(&target, &secret).await.unwrap();
     let run = upload(&env, dir.path(), "keys", &["-v=9"]).await;
     run.failure(1)
         .one_line_error()
@@ -44,7 +44,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
         "AWS_SECRET_ACCESS_KEY".into(),
         "wrong-secret-value-123".into(),
     );
-    env.use_backup_target(&target, &secret).await.unwrap();
+    env.point_backup_target(&target, &secret).await.unwrap();
     let run = upload(&env, dir.path(), "keys", &["-v=9"]).await;
     run.failure(1).one_line_error();
     assert!(
@@ -75,7 +75,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     secret.insert("AWS_ENDPOINTS".into(), format!("http://127.0.0.1:{port}"));
-    env.use_backup_target(&target, &secret).await.unwrap();
+    env.point_backup_target(&target, &secret).await.unwrap();
     let started = std::time::Instant::now();
     upload(&env, dir.path(), "keys", &[])
         .await
@@ -111,7 +111,7 @@ async fn a_custom_ca_comes_from_aws_cert() {
     // Without the CA the server's certificate is not trusted.
     let mut untrusted = s3.secret();
     untrusted.remove("AWS_CERT");
-    env.use_backup_target(&target, &untrusted).await.unwrap();
+    env.point_backup_target(&target, &untrusted).await.unwrap();
     upload(&env, dir.path(), "tls", &[])
         .await
         .failure(1)
@@ -120,7 +120,7 @@ async fn a_custom_ca_comes_from_aws_cert() {
 
     let mut garbled = s3.secret();
     garbled.insert("AWS_CERT".into(), "not a certificate".into());
-    env.use_backup_target(&target, &garbled).await.unwrap();
+    env.point_backup_target(&target, &garbled).await.unwrap();
     upload(&env, dir.path(), "tls", &[])
         .await
         .failure(1)

@@ -192,6 +192,20 @@ impl Manager {
         &self.log
     }
 
+    /// Keeps a copy of the whole log where it outlives the plane: under
+    /// `$CARGO_TARGET_DIR` (else the system's temporary directory), in
+    /// `longhorn-ground-logs/`. Returns the copy's path.
+    pub fn keep_log(&self, name: &str) -> Option<PathBuf> {
+        let base = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = base.join("longhorn-ground-logs");
+        fs::create_dir_all(&dir).ok()?;
+        let kept = dir.join(format!("{name}-longhorn-manager.log"));
+        fs::copy(&self.log, &kept).ok()?;
+        Some(kept)
+    }
+
     /// The last lines of the manager's log, for failure messages.
     pub fn log_tail(&self) -> String {
         log_tail(&self.log, LOG_TAIL)
@@ -224,7 +238,7 @@ impl Drop for Manager {
 
 /// The last `lines` lines of a log, each cut to a readable length.
 fn log_tail(path: &Path, lines: usize) -> String {
-    const WIDTH: usize = 600;
+    const WIDTH: usize = 2000;
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..]
