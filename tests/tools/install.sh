@@ -345,7 +345,7 @@ longhorn_replacements() {
 # sources, the replacements, the build rules).
 longhorn_key() {
   { cat "$LONGHORN_SRC/$2"/*.go; find "$LONGHORN_SRC/stubs" -type f | sort | xargs cat; longhorn_replacements "$1"
-    declare -f longhorn_wrapper longhorn_build; } | sha256sum | cut -c1-64
+    declare -f longhorn_wrapper longhorn_build longhorn_commit; } | sha256sum | cut -c1-64
 }
 
 # refused_pins LOG: the module@version pins a failed `go mod` run could not fetch.
@@ -383,12 +383,28 @@ longhorn_wrapper() {
   )
 }
 
+# longhorn_commit VERSION: longhorn-manager's commit for a release, which Longhorn's build
+# stamps into meta.GitCommit (SystemBackups carry it, and the engine's upload refuses an
+# empty one). The proxy's .info names it (Origin.Hash) for most releases; for those whose
+# .info has no Origin, this is the release tag's commit (its tree equals the module zip).
+longhorn_commit() {
+  local v="$1" work="$2" commit
+  commit="$(cd "$work" && go mod download -json "github.com/longhorn/longhorn-manager@$v" | python3 -c 'import sys,json; print(json.load(sys.stdin).get("Origin",{}).get("Hash",""))')"
+  if [[ -z "$commit" ]]; then
+    case "$v" in
+      v1.9.0) commit=8bb4d023b6d85475471091d3eedea02a7411bc5c ;;
+      v1.10.0) commit=22af8fe21683753eb380348eb512a17ee87473a9 ;;
+      *) die "the Go module proxy does not say which commit longhorn-manager@$v is; add it to longhorn_commit in install.sh" ;;
+    esac
+  fi
+  echo "$commit"
+}
+
 # longhorn_build VERSION PACKAGE OUTPUT: builds ./PACKAGE of a fresh wrapper into OUTPUT.
 longhorn_build() {
   local v="$1" package="$2" output="$3" work="$4" commit tags=""
   longhorn_wrapper "$v" "$work"
-  # The release's commit, as Longhorn's build stamps meta.GitCommit (the proxy's .info has it).
-  commit="$(cd "$work" && go mod download -json "github.com/longhorn/longhorn-manager@$v" | python3 -c 'import sys,json; print(json.load(sys.stdin).get("Origin",{}).get("Hash",""))')"
+  commit="$(longhorn_commit "$v" "$work")"
   # API differences between releases, selected by build tags:
   # v1.11 gave the VolumeManager a snapshot limiter (tests/longhorn/manager/volume_manager*.go);
   # backupstore's CompareSnapshot took a block size from 794abf817297 (tests/longhorn/engine/compare*.go).

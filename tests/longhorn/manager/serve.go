@@ -109,6 +109,11 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Asks the BackupTarget for a sync when its credential Secret changes.
+	secrets, err := controller.NewKubernetesSecretController(logger, ds, scheme, kubeClient, nodeID, namespace)
+	if err != nil {
+		return err
+	}
 
 	instanceManager, err := serveInstanceManagerProxy(c.String("node-ip"))
 	if err != nil {
@@ -134,6 +139,7 @@ func serve(c *cli.Context) error {
 	go backupTarget.Run(workers, stopCh)
 	go systemRestore.Run(workers, stopCh)
 	go recurringJob.Run(workers, stopCh)
+	go secrets.Run(workers, stopCh)
 	go jobs.run(stopCh)
 
 	line, err := json.Marshal(ready{Webhook: webhook, InstanceManager: instanceManager, ManagerAPI: managerAPI, Version: meta.Version, GitCommit: meta.GitCommit})
