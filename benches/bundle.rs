@@ -75,7 +75,7 @@ async fn main() {
         let mut env = Ground::dedicated_with(&version, seed)
             .await
             .expect("ground");
-        env.stop_simulator();
+        env.stop_longhorn_manager();
         eprintln!("seeded {volumes} volumes in {:?}", seeding.elapsed());
         let client = env.client().await.expect("client");
         let kubeconfig = env.kubeconfig().to_path_buf();

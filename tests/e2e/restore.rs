@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::harness::{self, Run, longhorn, normalize, plugin};
 use crate::prompts::answer;
 
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(180);
 
 async fn restores(env: &Longhorn) -> Vec<String> {
     harness::names(env, "SystemRestore", "systemrestores").await
@@ -146,15 +146,12 @@ async fn restore_shows_the_bundle_and_follows_the_states_to_completed() {
         .await
         .unwrap();
 
-    // Each state lasts long enough for the watch to see it, however busy the machine.
-    env.knobs().set_step_delay(Duration::from_millis(400));
     let run = restore(
         &env,
         "before-upgrade",
-        &["-y", "--wait", "--timeout", "60s"],
+        &["-y", "--wait", "--timeout", "180s"],
     )
     .await;
-    env.knobs().set_step_delay(Duration::from_millis(50));
     run.success();
     let name = created_restore(&run, "before-upgrade");
     assert_eq!(
@@ -251,16 +248,18 @@ async fn restore_shows_the_bundle_and_follows_the_states_to_completed() {
 async fn wait_fails_fast_with_the_condition_message() {
     let env = longhorn().await;
     ready_backup(&env, "base").await;
+    // The store breaks while Longhorn downloads the bundle.
     env.knobs()
-        .fail_restore_at("Restoring", "failed to restore volume vol-1: timed out");
+        .fail_restore_at("Downloading", "connection reset by peer");
     let started = Instant::now();
-    let run = restore(&env, "base", &["-y", "--wait", "--timeout", "60s"]).await;
+    let run = restore(&env, "base", &["-y", "--wait", "--timeout", "120s"]).await;
     run.failure(1).one_line_error();
-    assert!(started.elapsed() < Duration::from_secs(30), "fails fast");
+    assert!(started.elapsed() < Duration::from_secs(60), "fails fast");
     let name = created_restore(&run, "base");
     run.stderr_has(&format!(
-        "error: systemrestore.longhorn.io/{name} failed: failed to restore Longhorn system: failed to restore volume vol-1: timed out"
-    ));
+        "error: systemrestore.longhorn.io/{name} failed: failed to restore Longhorn system: error downloading system backup nfs://"
+    ))
+    .stderr_has("stderr connection reset by peer");
     assert_eq!(
         progress(&run.stderr, &name).last().map(String::as_str),
         Some("Error")
@@ -270,7 +269,7 @@ async fn wait_fails_fast_with_the_condition_message() {
     described
         .success()
         .stdout_has("Error")
-        .stdout_has("failed to restore Longhorn system: failed to restore volume vol-1: timed out");
+        .stdout_has("failed to restore Longhorn system: error downloading system backup");
 }
 
 /// Each bad input: a one-line error, exit 1, no SystemRestore created.
@@ -299,20 +298,21 @@ async fn bad_input_creates_nothing() {
         .stderr_has("<BACKUP>");
 
     // Not Ready: still running, then failed.
-    env.knobs().hang_at("Generating");
+    env.knobs().hang_at("Uploading");
     plugin(
         &env,
         &["create", "unfinished", "--volume-backup-policy", "disabled"],
     )
     .await
     .success();
-    wait_state(&env, Kind::SystemBackup, "unfinished", "Generating").await;
+    wait_state(&env, Kind::SystemBackup, "unfinished", "Uploading").await;
     refused(
         &restore(&env, "unfinished", &["-y"]).await,
-        &["systembackup \"unfinished\" is Generating, not Ready; wait for it first"],
+        &["systembackup \"unfinished\" is Uploading, not Ready; wait for it first"],
     );
     env.knobs().clear_faults();
-    env.knobs().fail_at("Uploading", "backup store is full");
+    env.knobs()
+        .fail_at("Generating", "zip I/O error: No space left on device");
     plugin(
         &env,
         &["create", "broken", "--volume-backup-policy", "disabled"],
@@ -406,20 +406,9 @@ async fn bad_input_creates_nothing() {
             "Longhorn cannot restore it",
         ],
     );
-
-    api(&env, client.clone(), Kind::EngineImage)
-        .delete(&image_object, &DeleteParams::default())
-        .await
-        .unwrap();
-    env.wait_for_deletion(Kind::EngineImage, &image_object, WAIT)
-        .await
-        .unwrap();
-    refused(
-        &restore(&env, "good", &["-y"]).await,
-        &[&format!(
-            "the backup's engine image {image} is not deployed in this cluster; Longhorn's restore would wait for it and never start (longhorn/longhorn#7158): deploy it first"
-        )],
-    );
+    // (An engine image missing from the cluster cannot be set up here: Longhorn's webhook
+    // refuses to delete the default one. tests/e2e/real_longhorn.rs restores a backup
+    // whose cfg names another image.)
     assert!(restores(&env).await.is_empty(), "nothing was created");
 }
 
@@ -496,7 +485,7 @@ async fn version_skew_and_a_misnamed_bundle() {
     let run = restore(
         &env,
         "source",
-        &["-y", "--allow-version-skew", "--wait", "--timeout", "60s"],
+        &["-y", "--allow-version-skew", "--wait", "--timeout", "180s"],
     )
     .await;
     run.success()

@@ -2,7 +2,7 @@
 //! and every bad input: exit code, one-line message with a hint, and
 //! nothing changed.
 
-use longhorn_ground::{Fault, Ground, plane};
+use longhorn_ground::{Ground, plane};
 use serde_json::Value;
 
 use crate::harness::{self, Run, longhorn, normalize, plugin, system_backups};
@@ -42,8 +42,21 @@ async fn create_wait_list_describe_delete() {
         "managedFields are hidden as in kubectl"
     );
 
-    let described = plugin(&env, &["describe", "nightly"]).await;
-    described.success();
+    // Longhorn records its events just after the status change they report: describe
+    // until the last one (Upload) is there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let described = loop {
+        let described = plugin(&env, &["describe", "nightly"]).await;
+        described.success();
+        if described
+            .stdout
+            .contains("Uploaded system backup to backup target")
+            || std::time::Instant::now() > deadline
+        {
+            break described;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
     for expected in [
         "Name:",
         "Volume Backup Policy:  if-not-present",
@@ -143,15 +156,8 @@ async fn selectors_and_missing_names() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_fails_at_once_on_error_and_times_out_when_stuck() {
     let env = longhorn().await;
-    env.knobs().update(|k| {
-        k.system_backup_faults.insert(
-            "Uploading".into(),
-            Fault::Fail("timeout uploading system backup".into()),
-        );
-        k.system_backup_faults
-            .insert("Generating".into(), Fault::Hang);
-    });
-    // Both hit Generating first; the hang wins there, so release it for one of them.
+    // The upload to the store never returns: Longhorn stays in Uploading.
+    env.knobs().hang_at("Uploading");
     plugin(
         &env,
         &["create", "stuck", "--volume-backup-policy", "disabled"],
@@ -163,9 +169,9 @@ async fn wait_fails_at_once_on_error_and_times_out_when_stuck() {
         .one_line_error()
         .stderr_has("error: timed out waiting for the condition on systembackups/stuck");
 
-    env.knobs().update(|k| {
-        k.system_backup_faults.remove("Generating");
-    });
+    // zip fails while Longhorn generates the bundle: an Error at once.
+    env.knobs()
+        .fail_at("Generating", "zip I/O error : No space left on device");
     plugin(
         &env,
         &["create", "failing", "--volume-backup-policy", "disabled"],
@@ -176,7 +182,7 @@ async fn wait_fails_at_once_on_error_and_times_out_when_stuck() {
     let run = plugin(&env, &["wait", "failing", "--timeout", "60s"]).await;
     run.failure(1)
         .one_line_error()
-        .stderr_has("failing failed: timeout uploading system backup");
+        .stderr_has("failing failed: failed to archive system backup file: exit status 1");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
         "fails fast on Error"

@@ -5,9 +5,9 @@
 # A second run finds the cached binary and returns at once.
 #
 # usage: tests/tools/install.sh <component> [version]
-#   kube-apiserver | etcd | crds <longhorn-version> | krew | s3s-fs | azurite | cron-oracle
+#   kube-apiserver | kube-controller-manager | etcd | crds <longhorn-version> | krew | s3s-fs | azurite | cron-oracle
 #   | bundle-oracle <longhorn-version> | backupstore-oracle <longhorn-version>
-#   | cargo-machete
+#   | longhorn-manager <longhorn-version> | longhorn-engine <longhorn-version> | cargo-machete
 # Prints the path of the installed artefact on stdout (logs go to stderr).
 set -euo pipefail
 
@@ -44,15 +44,17 @@ wrapper_module() {
   (cd "$work" && go mod init "example.local/$name" >/dev/null 2>&1)
 }
 
-install_kube_apiserver() {
-  local v="$KUBERNETES_VERSION" dir="$CACHE/kube-apiserver-$KUBERNETES_VERSION"
-  if is_complete "$dir"; then echo "$dir/kube-apiserver"; return; fi
+# install_kubernetes_command NAME: builds k8s.io/kubernetes/cmd/NAME (kube-apiserver,
+# kube-controller-manager) at $KUBERNETES_VERSION from the Go module proxy.
+install_kubernetes_command() {
+  local name="$1" v="$KUBERNETES_VERSION" dir="$CACHE/$1-$KUBERNETES_VERSION"
+  if is_complete "$dir"; then echo "$dir/$name"; return; fi
   need_go
-  log "building kube-apiserver $v from the Go module proxy (first time only; 5-15 min on 2 cores)"
+  log "building $name $v from the Go module proxy (first time only; 5-15 min on 2 cores)"
   local minor="${v#v1.}"; minor="${minor%%.*}"
   local staging="v0.${v#v1.}"
   local work="$dir/src"
-  wrapper_module "$work" kas
+  wrapper_module "$work" "$name"
   # Kubernetes' go.mod requires every staging module at v0.0.0 and replaces it with
   # ./staging/...; `go install` refuses that, so pin each one to its published v0.Y.Z.
   # The list of staging modules is read from that release's own go.mod.
@@ -69,15 +71,21 @@ install_kube_apiserver() {
     for m in $(awk '$2=="=>" && $3 ~ /^\.\/staging\// {print $1}' "$mod"); do
       go mod edit -replace="$m=$m@$staging"
     done
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" >&2
-    CGO_ENABLED=0 go build -trimpath -o "$dir/kube-apiserver" \
+    go get "k8s.io/kubernetes/cmd/$name@$v" >&2
+    CGO_ENABLED=0 go build -trimpath -o "$dir/$name" \
       -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
-      k8s.io/kubernetes/cmd/kube-apiserver >&2
-  )
+      "k8s.io/kubernetes/cmd/$name" >&2
+  ) || die "could not build k8s.io/kubernetes/cmd/$name@$v (wrapper module left in $work)"
   rm -rf "$work"
   mark_complete "$dir"
-  echo "$dir/kube-apiserver"
+  echo "$dir/$name"
 }
+
+install_kube_apiserver() { install_kubernetes_command kube-apiserver; }
+
+# The ground runs only its garbage collector: what deletes the objects whose owner is gone
+# (a RecurringJob's CronJob, a SystemRestore's Job), as in every cluster.
+install_kube_controller_manager() { install_kubernetes_command kube-controller-manager; }
 
 install_etcd() {
   local v="$ETCD_VERSION" dir="$CACHE/etcd-$ETCD_VERSION"
@@ -340,6 +348,131 @@ install_backupstore_oracle() {
   echo "$dir/backupstore-oracle"
 }
 
+# longhorn-manager's own code and the engine stand-in (tests/longhorn), built per Longhorn
+# release from one wrapper module: longhorn-manager@<version>, its own replace block (the
+# k8s.io staging modules, beszel) and, for pins the Go module proxy refuses, the served
+# replacements of tests/longhorn/replacements.txt.
+LONGHORN_SRC="$HERE/../longhorn"
+
+# longhorn_replacements VERSION: "module served-version" per line for that release.
+longhorn_replacements() {
+  awk -v v="$1" '$1 == v {print $2, $3}' "$LONGHORN_SRC/replacements.txt"
+}
+
+# longhorn_key VERSION PACKAGE: a hash of what the build of PACKAGE depends on (its
+# sources, the replacements, the build rules).
+longhorn_key() {
+  { cat "$LONGHORN_SRC/$2"/*.go; find "$LONGHORN_SRC/stubs" -type f | sort | xargs cat; longhorn_replacements "$1"
+    declare -f longhorn_wrapper longhorn_build longhorn_commit; } | sha256sum | cut -c1-64
+}
+
+# refused_pins LOG: the module@version pins a failed `go mod` run could not fetch.
+refused_pins() {
+  grep -oE '[a-zA-Z0-9._/-]+@v[0-9][^: ]*: (reading https?://[^ ]+: (403|404|410)|verifying [^ ]+: [^ ]+: reading [^ ]+: (403|404|410)|invalid version)' "$1" \
+    | sed -E 's/: .*//' | sort -u | tr '\n' ' '
+}
+
+# longhorn_wrapper VERSION WORK: the wrapper module in WORK, tidied.
+longhorn_wrapper() {
+  local v="$1" work="$2" gomod goline line
+  gomod="$(longhorn_manager_gomod "$v")"
+  goline="$(awk '$1=="go"{print $2; exit}' "$gomod")"
+  wrapper_module "$work" longhorn-ground
+  cp -r "$LONGHORN_SRC/manager" "$LONGHORN_SRC/engine" "$LONGHORN_SRC/stubs" "$work/"
+  (
+    cd "$work"
+    go mod edit -go="$goline"
+    copy_replaces "$gomod"
+    while read -r module served; do
+      case "$served" in
+        "") ;;
+        ./*) go mod edit -replace="$module=$served" ;;  # a stub module of tests/longhorn/stubs
+        *) go mod edit -replace="$module=$module@$served" ;;
+      esac
+    done < <(longhorn_replacements "$v")
+    go mod edit -require="github.com/longhorn/longhorn-manager@$v"
+    if ! go mod tidy > "$work/tidy.log" 2>&1; then
+      cat "$work/tidy.log" >&2
+      local refused
+      refused="$(refused_pins "$work/tidy.log")"
+      [[ -n "$refused" ]] && die "the Go module proxy refuses ${refused}(pinned by longhorn-manager@$v or one of its dependencies): add the nearest served version of each to tests/longhorn/replacements.txt (see docs/compatibility.md)"
+      die "could not resolve the modules of longhorn-manager@$v (wrapper module left in $work)"
+    fi
+  )
+}
+
+# longhorn_commit VERSION: longhorn-manager's commit for a release, which Longhorn's build
+# stamps into meta.GitCommit (SystemBackups carry it, and the engine's upload refuses an
+# empty one). The proxy's .info names it (Origin.Hash) for most releases; for those whose
+# .info has no Origin, this is the release tag's commit (its tree equals the module zip).
+longhorn_commit() {
+  local v="$1" work="$2" commit
+  commit="$(cd "$work" && go mod download -json "github.com/longhorn/longhorn-manager@$v" | python3 -c 'import sys,json; print(json.load(sys.stdin).get("Origin",{}).get("Hash",""))')"
+  if [[ -z "$commit" ]]; then
+    case "$v" in
+      v1.9.0) commit=8bb4d023b6d85475471091d3eedea02a7411bc5c ;;
+      v1.10.0) commit=22af8fe21683753eb380348eb512a17ee87473a9 ;;
+      *) die "the Go module proxy does not say which commit longhorn-manager@$v is; add it to longhorn_commit in install.sh" ;;
+    esac
+  fi
+  echo "$commit"
+}
+
+# longhorn_build VERSION PACKAGE OUTPUT: builds ./PACKAGE of a fresh wrapper into OUTPUT.
+longhorn_build() {
+  local v="$1" package="$2" output="$3" work="$4" commit tags=""
+  longhorn_wrapper "$v" "$work"
+  commit="$(longhorn_commit "$v" "$work")"
+  # API differences between releases, selected by build tags:
+  # v1.11 gave the VolumeManager a snapshot limiter (tests/longhorn/manager/volume_manager*.go);
+  # backupstore's CompareSnapshot took a block size from 794abf817297 (tests/longhorn/engine/compare*.go).
+  local lhm_dir bs_dir
+  lhm_dir="$(cd "$work" && go list -m -f '{{.Dir}}' github.com/longhorn/longhorn-manager)"
+  bs_dir="$(cd "$work" && go list -m -f '{{.Dir}}' github.com/longhorn/backupstore)"
+  grep -q 'func NewSnapshotConcurrentLimiter' "$lhm_dir"/controller/*.go && tags="$tags,lhm_snapshot_limiter"
+  grep -q 'CompareSnapshot(id, compareID, volumeID string, blockSize int64)' "$bs_dir"/deltablock.go && tags="$tags,bs_block_size"
+  tags="${tags#,}"
+  (
+    cd "$work"
+    CGO_ENABLED=0 go build -trimpath -tags "$tags" -o "$output" \
+      -ldflags "-s -w -X github.com/longhorn/longhorn-manager/meta.Version=$v -X github.com/longhorn/longhorn-manager/meta.GitCommit=$commit" \
+      "./$package" >&2
+  ) || die "could not build $package against longhorn-manager@$v (wrapper module left in $work)"
+  rm -rf "$work"
+}
+
+need_longhorn_tools() {
+  local missing=()
+  for tool in zip unzip; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [[ ${#missing[@]} -eq 0 ]] || die "${missing[*]} not installed: longhorn-manager's system backup runs zip and its restore runs unzip (apt-get install zip unzip)"
+  command -v unshare >/dev/null 2>&1 || die "unshare is not installed: the ground runs each longhorn-manager in a mount namespace of its own (apt-get install util-linux)"
+}
+
+# install_longhorn COMPONENT PACKAGE BINARY VERSION: builds tests/longhorn/PACKAGE for a
+# Longhorn release into $CACHE/COMPONENT-VERSION/BINARY.
+install_longhorn() {
+  local component="$1" package="$2" binary="$3" v="${4:?$1 needs a Longhorn version, e.g. v1.12.0}"
+  local dir="$CACHE/$component-$v" key
+  key="$(longhorn_key "$v" "$package") longhorn-manager@$v"
+  if is_complete "$dir" "$key"; then echo "$dir/$binary"; return; fi
+  need_go
+  log "building $component for Longhorn $v from the Go module proxy (first time only; the manager takes 5-10 min on 2 cores)"
+  mkdir -p "$dir"
+  rm -f "$dir/.complete"
+  longhorn_build "$v" "$package" "$dir/$binary" "$dir/src"
+  mark_complete "$dir" "$key"
+  echo "$dir/$binary"
+}
+
+# longhorn-manager's controllers, webhooks and rollout (tests/longhorn/manager).
+install_longhorn_manager() {
+  need_longhorn_tools
+  install_longhorn longhorn-manager manager longhorn-manager "${1:-}"
+}
+
+# The engine binary's backup-store commands (tests/longhorn/engine).
+install_longhorn_engine() { install_longhorn longhorn-engine engine longhorn "${1:-}"; }
+
 install_azurite() {
   local v="$AZURITE_VERSION" dir="$CACHE/azurite-$AZURITE_VERSION"
   if is_complete "$dir"; then echo "$dir/node_modules/.bin/azurite-blob"; return; fi
@@ -381,6 +514,7 @@ fi
 
 case "${1:-}" in
   kube-apiserver) install_kube_apiserver ;;
+  kube-controller-manager) install_kube_controller_manager ;;
   etcd) install_etcd ;;
   crds) install_crds "${2:-}" ;;
   krew) install_krew ;;
@@ -389,6 +523,8 @@ case "${1:-}" in
   cron-oracle) install_cron_oracle ;;
   bundle-oracle) install_bundle_oracle "${2:-}" ;;
   backupstore-oracle) install_backupstore_oracle "${2:-}" ;;
+  longhorn-manager) install_longhorn_manager "${2:-}" ;;
+  longhorn-engine) install_longhorn_engine "${2:-}" ;;
   cargo-machete) install_cargo_machete ;;
-  *) die "usage: install.sh kube-apiserver|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|bundle-oracle <version>|backupstore-oracle <version>|cargo-machete" ;;
+  *) die "usage: install.sh kube-apiserver|kube-controller-manager|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|bundle-oracle <version>|backupstore-oracle <version>|longhorn-manager <version>|longhorn-engine <version>|cargo-machete" ;;
 esac

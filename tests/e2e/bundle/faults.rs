@@ -105,7 +105,8 @@ async fn interrupted_mid_write_leaves_nothing_behind() {
     let mut options = Options::default();
     options.seed.volumes = 1000;
     options.seed.backed_up_every = 0;
-    let env = harness::longhorn_with(options).await;
+    // A plane of its own: a thousand PVs would land in every other test's bundles.
+    let env = dedicated(options).await;
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(harness::binary())
         .args(harness::plugin_args(&env, &LOCAL_DISABLED))

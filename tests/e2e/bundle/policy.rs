@@ -168,7 +168,7 @@ async fn volume_backups_time_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn longhorn_manager_down() {
     let mut env = harness::longhorn().await;
-    env.stop_simulator();
+    env.stop_longhorn_manager();
     let dir = tempfile::tempdir().unwrap();
     local(&env, dir.path(), "b", "disabled", &[])
         .await

@@ -15,7 +15,6 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
     let env = harness::longhorn().await;
     let target = s3.target_url();
     let dir = tempfile::tempdir().unwrap();
-    let store = Some(s3.object_store().unwrap());
     let nothing_written = |dir: &Path, s3: &S3Server| {
         assert_eq!(
             std::fs::read_dir(dir).unwrap().count(),
@@ -31,9 +30,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
     // A missing key is named; values never appear.
     let mut secret = s3.secret();
     secret.remove("AWS_SECRET_ACCESS_KEY");
-    env.use_backup_target(&target, &secret, store.clone())
-        .await
-        .unwrap();
+    env.point_backup_target(&target, &secret).await.unwrap();
     let run = upload(&env, dir.path(), "keys", &["-v=9"]).await;
     run.failure(1)
         .one_line_error()
@@ -47,9 +44,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
         "AWS_SECRET_ACCESS_KEY".into(),
         "wrong-secret-value-123".into(),
     );
-    env.use_backup_target(&target, &secret, store.clone())
-        .await
-        .unwrap();
+    env.point_backup_target(&target, &secret).await.unwrap();
     let run = upload(&env, dir.path(), "keys", &["-v=9"]).await;
     run.failure(1).one_line_error();
     assert!(
@@ -61,9 +56,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
     nothing_written(dir.path(), &s3);
 
     // A bucket that does not exist.
-    env.use_backup_target(&target, &s3.secret(), store.clone())
-        .await
-        .unwrap();
+    env.use_backup_target(&target, &s3.secret()).await.unwrap();
     upload(
         &env,
         dir.path(),
@@ -82,9 +75,7 @@ async fn bad_credentials_and_targets_say_what_is_wrong() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     secret.insert("AWS_ENDPOINTS".into(), format!("http://127.0.0.1:{port}"));
-    env.use_backup_target(&target, &secret, store.clone())
-        .await
-        .unwrap();
+    env.point_backup_target(&target, &secret).await.unwrap();
     let started = std::time::Instant::now();
     upload(&env, dir.path(), "keys", &[])
         .await
@@ -115,15 +106,12 @@ async fn a_custom_ca_comes_from_aws_cert() {
         .expect("s3s-fs behind TLS starts");
     let env = harness::longhorn().await;
     let target = s3.target_url();
-    let store = Some(s3.object_store().unwrap());
     let dir = tempfile::tempdir().unwrap();
 
     // Without the CA the server's certificate is not trusted.
     let mut untrusted = s3.secret();
     untrusted.remove("AWS_CERT");
-    env.use_backup_target(&target, &untrusted, store.clone())
-        .await
-        .unwrap();
+    env.point_backup_target(&target, &untrusted).await.unwrap();
     upload(&env, dir.path(), "tls", &[])
         .await
         .failure(1)
@@ -132,18 +120,14 @@ async fn a_custom_ca_comes_from_aws_cert() {
 
     let mut garbled = s3.secret();
     garbled.insert("AWS_CERT".into(), "not a certificate".into());
-    env.use_backup_target(&target, &garbled, store.clone())
-        .await
-        .unwrap();
+    env.point_backup_target(&target, &garbled).await.unwrap();
     upload(&env, dir.path(), "tls", &[])
         .await
         .failure(1)
         .one_line_error()
         .stderr_has("AWS_CERT in the credential secret is not a PEM certificate");
 
-    env.use_backup_target(&target, &s3.secret(), store)
-        .await
-        .unwrap();
+    env.use_backup_target(&target, &s3.secret()).await.unwrap();
     upload(&env, dir.path(), "tls", &["--wait"]).await.success();
     backupstore_verdict(
         &env,
@@ -260,9 +244,7 @@ async fn an_upload_cut_mid_body_leaves_no_cfg_and_a_retry_succeeds() {
     let target = s3.target_url();
     let mut secret = s3.secret();
     secret.insert("AWS_ENDPOINTS".into(), format!("http://{}", proxy.address));
-    env.use_backup_target(&target, &secret, Some(s3.object_store().unwrap()))
-        .await
-        .unwrap();
+    env.use_backup_target(&target, &secret).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     upload(&env, dir.path(), "cut", &[])

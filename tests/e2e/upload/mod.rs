@@ -140,7 +140,7 @@ async fn upload_to_s3_is_listed_by_longhorn_and_read_by_backupstore() {
     let s3 = S3Server::start().await.expect("s3s-fs starts");
     let env = harness::longhorn().await;
     let target = s3.target_url();
-    env.use_backup_target(&target, &s3.secret(), Some(s3.object_store().unwrap()))
+    env.use_backup_target(&target, &s3.secret())
         .await
         .expect("BackupTarget default on S3");
     let dir = tempfile::tempdir().unwrap();
@@ -217,9 +217,7 @@ async fn server_side_backups_on_s3_download_and_sync() {
     let s3 = S3Server::start().await.expect("s3s-fs starts");
     let env = harness::longhorn().await;
     let target = s3.target_url();
-    env.use_backup_target(&target, &s3.secret(), Some(s3.object_store().unwrap()))
-        .await
-        .unwrap();
+    env.use_backup_target(&target, &s3.secret()).await.unwrap();
     // Longhorn (the simulator) writes its own bundle to the bucket.
     harness::create_backup(&env, "made-by-longhorn", true).await;
     let dir = tempfile::tempdir().unwrap();
@@ -352,13 +350,9 @@ async fn upload_to_azure() {
     let azure = AzuriteServer::start().await.expect("azurite starts");
     let env = harness::longhorn().await;
     let target = azure.target_url();
-    env.use_backup_target(
-        &target,
-        &azure.secret(),
-        Some(azure.object_store().unwrap()),
-    )
-    .await
-    .expect("BackupTarget default on Azure");
+    env.use_backup_target(&target, &azure.secret())
+        .await
+        .expect("BackupTarget default on Azure");
     let dir = tempfile::tempdir().unwrap();
     let run = upload(&env, dir.path(), "to-azure", &["--wait", "-v=9"]).await;
     run.success().stdout_has("condition met");

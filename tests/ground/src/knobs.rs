@@ -1,36 +1,48 @@
-//! Knobs: how a test steers the simulator while it runs (speed, failures, hangs, the
-//! backup store's reachability). A `Knobs` is a cheap clone of one shared handle;
-//! every change bumps a watch channel so the simulator can react at once.
+//! Knobs: how a test steers what the ground does for Longhorn while it runs. Real
+//! longhorn-manager code runs the state machines; the knobs act where a real cluster can
+//! fail or stall: the backup store (every command of the engine binary), the archive tools
+//! longhorn-manager runs (`zip` while Generating, `unzip` while Unpacking), and the parts the
+//! simulator plays (volume and backing-image backups, snapshots, engine images).
+//!
+//! A `Knobs` is a cheap clone of one shared handle. Every change is written at once to the
+//! fault file the engine stand-in reads (tests/longhorn/engine/faults.go) and bumps a watch
+//! channel for the simulator.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
-/// What a state does instead of succeeding.
+/// What a step does instead of succeeding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Leave the state with Longhorn's error record carrying this message.
+    /// Fail with this message (a store or tool error; a volume or backing-image backup in
+    /// state Error).
     Fail(String),
-    /// Never leave the state (until the knob is cleared).
+    /// Never finish (until the knob is cleared).
     Hang,
 }
 
 /// A snapshot of every knob.
 #[derive(Clone, Debug)]
 pub struct KnobValues {
-    /// Time each simulated state takes before the next one.
+    /// Time the simulated engine takes per snapshot, volume backup and backing-image
+    /// backup.
     pub step_delay: Duration,
-    /// Faults of the SystemBackup state machine, keyed by state (`""` included).
+    /// Faults of the SystemBackup states, keyed by state (see [`Knobs::fail_at`]).
     pub system_backup_faults: HashMap<String, Fault>,
-    /// Faults of the SystemRestore state machine, keyed by state.
+    /// Faults of the SystemRestore states, keyed by state (see [`Knobs::fail_restore_at`]).
     pub system_restore_faults: HashMap<String, Fault>,
-    /// `Some(stderr)` makes every backup-store operation fail with that text, as when
-    /// the NFS share cannot be mounted or the bucket cannot be reached.
+    /// `Some(stderr)` makes every command of the engine binary fail with that text, as
+    /// when the NFS share cannot be mounted or the bucket cannot be reached.
     pub store_failure: Option<String>,
     /// `Some(message)` makes every volume Backup end in state Error with that message.
     pub volume_backup_error: Option<String>,
+    /// `Some(message)` makes every BackupBackingImage end in state Error with it.
+    pub backing_image_backup_error: Option<String>,
     /// `status.size` of new snapshots. 0 means "no data written since the last backup",
     /// which makes `if-not-present` skip volumes whose last backup is intact.
     pub snapshot_size: i64,
@@ -46,20 +58,43 @@ impl Default for KnobValues {
             system_restore_faults: HashMap::new(),
             store_failure: None,
             volume_backup_error: None,
+            backing_image_backup_error: None,
             snapshot_size: 0,
             engine_image_deployed: true,
         }
     }
 }
 
-/// The stderr the simulated engine binary prints when the store is unreachable and the
-/// test gave no text of its own.
+/// The stderr of the engine binary when the store is unreachable and the test gave no
+/// text of its own.
 pub const DEFAULT_STORE_FAILURE: &str = "mount failed: Connection refused";
+
+/// The command longhorn-manager runs in a SystemBackup state, where a fault of that state
+/// takes effect. CreatingVolumeBackups and CreatingBackingImageBackups are the simulator's.
+fn system_backup_command(state: &str) -> Option<&'static str> {
+    match state {
+        "Generating" => Some("zip"),
+        "Uploading" => Some("system-backup upload"),
+        _ => None,
+    }
+}
+
+/// The command the rollout runs in a SystemRestore state.
+fn system_restore_command(state: &str) -> Option<&'static str> {
+    match state {
+        "Downloading" => Some("system-backup download"),
+        "Unpacking" => Some("unzip"),
+        _ => None,
+    }
+}
+
+const SIMULATED_BACKUP_STATES: [&str; 2] = ["CreatingVolumeBackups", "CreatingBackingImageBackups"];
 
 #[derive(Clone)]
 pub struct Knobs {
     values: Arc<Mutex<KnobValues>>,
     changed: Arc<watch::Sender<u64>>,
+    faults_file: Option<PathBuf>,
 }
 
 impl Default for Knobs {
@@ -79,7 +114,18 @@ impl Knobs {
         Self {
             values: Arc::new(Mutex::new(values)),
             changed: Arc::new(watch::Sender::new(0)),
+            faults_file: None,
         }
+    }
+
+    /// Knobs whose store and tool faults go to `path` (the engine stand-in's fault file).
+    pub fn with_faults_file(values: KnobValues, path: PathBuf) -> std::io::Result<Self> {
+        let knobs = Self {
+            faults_file: Some(path),
+            ..Self::new(values)
+        };
+        knobs.write_faults(&knobs.get())?;
+        Ok(knobs)
     }
 
     /// The current values.
@@ -87,10 +133,45 @@ impl Knobs {
         self.values.lock().expect("knobs lock").clone()
     }
 
-    /// Applies `change` and wakes everyone waiting on the knobs.
+    /// Applies `change`, writes the fault file and wakes everyone waiting on the knobs.
     pub fn update(&self, change: impl FnOnce(&mut KnobValues)) {
-        change(&mut self.values.lock().expect("knobs lock"));
+        let values = {
+            let mut values = self.values.lock().expect("knobs lock");
+            change(&mut values);
+            values.clone()
+        };
+        self.write_faults(&values)
+            .expect("the ground writes its fault file");
         self.changed.send_modify(|generation| *generation += 1);
+    }
+
+    /// The fault file for these values: `{command: {"fail": text} | {"hang": true}}`.
+    fn write_faults(&self, values: &KnobValues) -> std::io::Result<()> {
+        let Some(path) = &self.faults_file else {
+            return Ok(());
+        };
+        let mut faults = BTreeMap::<String, Value>::new();
+        let entry = |fault: &Fault| match fault {
+            Fault::Fail(message) => json!({"fail": message}),
+            Fault::Hang => json!({"hang": true}),
+        };
+        if let Some(failure) = &values.store_failure {
+            faults.insert("*".into(), json!({"fail": failure}));
+        }
+        for (state, fault) in &values.system_backup_faults {
+            if let Some(command) = system_backup_command(state) {
+                faults.insert(command.into(), entry(fault));
+            }
+        }
+        for (state, fault) in &values.system_restore_faults {
+            if let Some(command) = system_restore_command(state) {
+                faults.insert(command.into(), entry(fault));
+            }
+        }
+        // Written whole and renamed, so the engine never reads half a file.
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, serde_json::to_vec(&faults)?)?;
+        std::fs::rename(&temporary, path)
     }
 
     /// A receiver that sees every later change.
@@ -102,35 +183,63 @@ impl Knobs {
         self.update(|k| k.step_delay = delay);
     }
 
-    /// The SystemBackup fails in `state` with `message` (condition and Warning event as
-    /// Longhorn records them for that state).
+    /// The SystemBackup fails in `state` with `message`: the command longhorn-manager runs
+    /// there fails with that text (Generating: `zip`; Uploading: the engine's
+    /// `system-backup upload`), or the simulated backups of CreatingVolumeBackups and
+    /// CreatingBackingImageBackups end in Error with it. What Longhorn records for it is
+    /// Longhorn's business.
+    ///
+    /// # Panics
+    /// For a state where nothing fails in a real cluster.
     pub fn fail_at(&self, state: &str, message: &str) {
+        Self::check_backup_state(state);
         self.update(|k| {
             k.system_backup_faults
                 .insert(state.to_string(), Fault::Fail(message.to_string()));
         });
     }
 
-    /// SystemBackups stay in `state` until the fault is cleared.
+    /// SystemBackups stay in `state` until the fault is cleared: the command of the state
+    /// blocks, or the simulated backups never finish.
     pub fn hang_at(&self, state: &str) {
+        Self::check_backup_state(state);
         self.update(|k| {
             k.system_backup_faults
                 .insert(state.to_string(), Fault::Hang);
         });
     }
 
+    fn check_backup_state(state: &str) {
+        assert!(
+            system_backup_command(state).is_some() || SIMULATED_BACKUP_STATES.contains(&state),
+            "no fault can be injected in SystemBackup state {state:?}: pick Generating, Uploading, CreatingVolumeBackups or CreatingBackingImageBackups"
+        );
+    }
+
+    /// The SystemRestore fails in `state`: Downloading (the engine's `system-backup
+    /// download` fails with `message`) or Unpacking (`unzip` does).
     pub fn fail_restore_at(&self, state: &str, message: &str) {
+        Self::check_restore_state(state);
         self.update(|k| {
             k.system_restore_faults
                 .insert(state.to_string(), Fault::Fail(message.to_string()));
         });
     }
 
+    /// SystemRestores stay in Downloading or Unpacking until the fault is cleared.
     pub fn hang_restore_at(&self, state: &str) {
+        Self::check_restore_state(state);
         self.update(|k| {
             k.system_restore_faults
                 .insert(state.to_string(), Fault::Hang);
         });
+    }
+
+    fn check_restore_state(state: &str) {
+        assert!(
+            system_restore_command(state).is_some(),
+            "no fault can be injected in SystemRestore state {state:?}: pick Downloading or Unpacking"
+        );
     }
 
     /// Removes every fault of both state machines.
@@ -155,6 +264,10 @@ impl Knobs {
         self.update(|k| k.volume_backup_error = message.map(str::to_string));
     }
 
+    pub fn fail_backing_image_backups(&self, message: Option<&str>) {
+        self.update(|k| k.backing_image_backup_error = message.map(str::to_string));
+    }
+
     pub fn set_snapshot_size(&self, size: i64) {
         self.update(|k| k.snapshot_size = size);
     }
@@ -163,13 +276,25 @@ impl Knobs {
         self.update(|k| k.engine_image_deployed = deployed);
     }
 
-    /// The fault configured for a SystemBackup state, if any.
-    pub(crate) fn system_backup_fault(&self, state: &str) -> Option<Fault> {
-        self.get().system_backup_faults.get(state).cloned()
+    /// What the simulated volume backups do now: the fault of CreatingVolumeBackups,
+    /// else the volume-backup error.
+    pub(crate) fn volume_backup_fault(&self) -> Option<Fault> {
+        let values = self.get();
+        values
+            .system_backup_faults
+            .get("CreatingVolumeBackups")
+            .cloned()
+            .or(values.volume_backup_error.map(Fault::Fail))
     }
 
-    pub(crate) fn system_restore_fault(&self, state: &str) -> Option<Fault> {
-        self.get().system_restore_faults.get(state).cloned()
+    /// What the simulated backing-image backups do now.
+    pub(crate) fn backing_image_backup_fault(&self) -> Option<Fault> {
+        let values = self.get();
+        values
+            .system_backup_faults
+            .get("CreatingBackingImageBackups")
+            .cloned()
+            .or(values.backing_image_backup_error.map(Fault::Fail))
     }
 
     /// Waits the step delay, then as long as `fault_of` says Hang; returns the fault
@@ -203,18 +328,45 @@ mod tests {
     async fn a_hang_ends_when_the_fault_is_cleared() {
         let knobs = Knobs::default();
         knobs.set_step_delay(Duration::ZERO);
-        knobs.hang_at("Generating");
+        knobs.hang_at("CreatingVolumeBackups");
         let waiting = {
             let knobs = knobs.clone();
-            tokio::spawn(async move {
-                knobs
-                    .pass_step(|k| k.system_backup_fault("Generating"))
-                    .await
-            })
+            tokio::spawn(async move { knobs.pass_step(Knobs::volume_backup_fault).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
-        knobs.fail_at("Generating", "boom");
+        knobs.fail_at("CreatingVolumeBackups", "boom");
         assert_eq!(waiting.await.unwrap(), Some("boom".to_string()));
+    }
+
+    #[test]
+    fn faults_reach_the_commands_longhorn_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("faults.json");
+        let knobs = Knobs::with_faults_file(KnobValues::default(), path.clone()).unwrap();
+        let read = || -> Value { serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap() };
+        assert_eq!(read(), json!({}));
+        knobs.hang_at("Generating");
+        knobs.fail_at("Uploading", "bucket is full");
+        knobs.fail_restore_at("Unpacking", "bad zip");
+        knobs.set_store_reachable(false);
+        assert_eq!(
+            read(),
+            json!({
+                "*": {"fail": DEFAULT_STORE_FAILURE},
+                "zip": {"hang": true},
+                "system-backup upload": {"fail": "bucket is full"},
+                "unzip": {"fail": "bad zip"},
+            })
+        );
+        knobs.clear_faults();
+        knobs.set_store_reachable(true);
+        assert_eq!(read(), json!({}));
+    }
+
+    #[test]
+    #[should_panic(expected = "no fault can be injected in SystemBackup state \"Ready\"")]
+    fn a_state_without_a_fault_point_is_refused() {
+        Knobs::default().fail_at("Ready", "x");
     }
 }

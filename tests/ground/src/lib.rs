@@ -1,6 +1,7 @@
 //! The test ground of kubectl-longhorn-systembackup: a real etcd + kube-apiserver
-//! built from the Go module proxy, Longhorn's real CRDs, and a simulator that stands in
-//! for longhorn-manager's controllers and admission webhooks.
+//! built from the Go module proxy, Longhorn's real CRDs, longhorn-manager's own
+//! controllers and admission webhooks built from the Go module proxy for the Longhorn
+//! release under test, and a simulator for what they need from engines and replicas.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), longhorn_ground::Error> {
@@ -13,7 +14,7 @@
 //!     .await
 //!     .map_err(|e| longhorn_ground::Error::Kube(e.to_string()))?;
 //! longhorn.wait_for_system_backup("demo", &["Ready"], std::time::Duration::from_secs(60)).await?;
-//! // The bundle is now under longhorn.store_path() (the plugin's --mount-path).
+//! // The bundle is now in the store, under longhorn.store_path() (the plugin's --mount-path).
 //! # Ok(()) }
 //! ```
 
@@ -21,6 +22,8 @@ pub mod crds;
 pub mod ground;
 pub mod knobs;
 pub mod longhorn;
+pub mod manager;
+pub mod mounts;
 pub mod objects;
 pub mod oracles;
 pub mod pki;

@@ -77,8 +77,9 @@ impl Version {
         format!("longhornio/longhorn-ui:{}", self.text)
     }
 
-    /// A stand-in for `meta.GitCommit`: the ground has no real build, so it uses a
-    /// stable 40-hex value derived from the version.
+    /// A stand-in for the engine binary's commit in an EngineImage's status: the ground
+    /// has no longhorn-engine build, so it uses a stable 40-hex value derived from the
+    /// version. (longhorn-manager's own commit is real: [`crate::manager::Ready`].)
     pub fn git_commit(&self) -> String {
         use sha2::{Digest, Sha256};
         hex::encode(Sha256::digest(format!("longhorn-manager {}", self.text)))[..40].to_string()
@@ -117,6 +118,9 @@ pub enum Kind {
     EngineImage,
     BackingImage,
     BackupBackingImage,
+    BackupVolume,
+    Node,
+    InstanceManager,
 }
 
 impl Kind {
@@ -133,6 +137,9 @@ impl Kind {
             Kind::EngineImage => "EngineImage",
             Kind::BackingImage => "BackingImage",
             Kind::BackupBackingImage => "BackupBackingImage",
+            Kind::BackupVolume => "BackupVolume",
+            Kind::Node => "Node",
+            Kind::InstanceManager => "InstanceManager",
         }
     }
 

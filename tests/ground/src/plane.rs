@@ -197,7 +197,46 @@ impl ControlPlane {
         }
         plane.kubernetes_version = version_of(&apiserver_bin)?;
         plane.write_kubeconfig(&plane.kubeconfig_path(), ADMIN)?;
+        plane.start_garbage_collector()?;
         Ok(plane)
+    }
+
+    /// kube-controller-manager with only its garbage collector, which deletes objects
+    /// whose owner is gone (a RecurringJob's CronJob, a SystemRestore's Job) as in any
+    /// cluster. No other controller runs: nothing schedules pods or runs Jobs.
+    fn start_garbage_collector(&mut self) -> Result<(), Error> {
+        let binary = tools::install("kube-controller-manager", None)?;
+        let port = free_port()?;
+        let child = Command::new(&binary)
+            .arg(format!("--kubeconfig={}", self.kubeconfig_path().display()))
+            .arg(format!(
+                "--authentication-kubeconfig={}",
+                self.kubeconfig_path().display()
+            ))
+            .arg(format!(
+                "--authorization-kubeconfig={}",
+                self.kubeconfig_path().display()
+            ))
+            .arg("--controllers=garbagecollector")
+            .arg("--leader-elect=false")
+            .arg("--use-service-account-credentials=false")
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--secure-port={port}"))
+            .arg(format!(
+                "--cert-dir={}",
+                self.dir.join("kcm-certs").display()
+            ))
+            .arg("--concurrent-gc-syncs=5")
+            .arg("--v=0")
+            .stdout(log_file(&self.dir, "kube-controller-manager.log")?)
+            .stderr(log_file(&self.dir, "kube-controller-manager.log")?)
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|source| Error::Io {
+                context: format!("starting {}", binary.display()),
+                source,
+            })?;
+        self.track(child)
     }
 
     /// Directory that holds this plane's files; removed with the plane.

@@ -129,7 +129,7 @@ async fn a_restore_waits_for_its_engine_image_to_be_deployed() {
 #[tokio::test]
 async fn a_stopped_manager_leaves_webhooks_that_fail() {
     let mut longhorn = ground().await;
-    longhorn.stop_simulator();
+    longhorn.stop_longhorn_manager();
     let client = longhorn.client().await.unwrap();
     let created = Kind::SystemBackup
         .api(&client, longhorn.namespace())

@@ -1,60 +1,56 @@
-//! A stand-in for longhorn-manager: admission webhooks and controllers for one
-//! Longhorn namespace, following simulator-spec.md per Longhorn version.
+//! What longhorn-manager's own code cannot do on the ground, played for one Longhorn
+//! namespace: the engines, replicas and backing-image managers behind the snapshots,
+//! volume backups and backing-image backups that the real controllers ask for, and the
+//! engine-image DaemonSets that deploy an engine image on the node. Everything else (the
+//! webhooks, the SystemBackup, BackupTarget, SystemRestore and RecurringJob controllers, the
+//! rollout, the store) is longhorn-manager's own code (crate::manager).
 //!
-//! Each simulator runs on its own thread with its own tokio runtime, so a test may
-//! block its own thread (e.g. run the plugin binary) while the simulator keeps
-//! answering webhooks and reconciling.
+//! The simulator runs on its own thread with its own tokio runtime, so a test may block its
+//! own thread (e.g. run the plugin binary) while the simulator keeps reconciling.
 
-mod backuptarget;
-mod bundle;
-pub mod cron;
-mod engine;
-mod events;
-mod object;
-mod recurring;
-mod restore;
-mod steps;
-pub mod store;
-mod systembackup;
+mod backing_images;
+mod engine_images;
+pub(crate) mod object;
+mod volume_backup_store;
 mod volumes;
-mod webhook;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::DaemonSet;
-use kube::api::{Api, DynamicObject, PostParams};
-use serde_json::json;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use kube::api::{Api, DeleteParams, DynamicObject};
 use tokio::sync::oneshot;
 use tracing::warn;
 
 use crate::Error;
 use crate::knobs::Knobs;
-use crate::longhorn::{Kind, Version};
-use crate::pki::CertPair;
-use engine::Engine;
-pub(crate) use engine::rfc3339_seconds;
-use store::Stores;
+use crate::longhorn::Kind;
+use crate::manager::Layout;
+pub(crate) use object::rfc3339_seconds;
+pub use volume_backup_store::request_sync;
+pub(crate) use volume_backup_store::{VolumeBackup, write as write_volume_backup};
 
 /// What one simulator needs to start.
 pub struct SimulatorConfig {
     pub namespace: String,
-    pub version: Version,
     pub knobs: Knobs,
-    pub stores: Arc<Stores>,
     /// An admin kubeconfig; the simulator builds its client from it on its own runtime.
     pub kubeconfig_yaml: String,
-    pub kubernetes_version: String,
-    /// The certificate the webhook serves and the CA the apiserver should trust.
-    pub serving: CertPair,
-    pub ca_pem: String,
-    /// `status.ownerID` the simulated manager writes.
+    /// `status.ownerID` the simulated components write.
     pub node_id: String,
+    /// The environment's directory (engine binaries go there as images deploy).
+    pub dir: PathBuf,
+    /// The engine stand-in: installed for every deployed engine image, and run to write
+    /// volume backups to the store.
+    pub engine_binary: PathBuf,
 }
 
-/// A running simulator; dropping it stops it and removes its webhook configurations.
+/// A running simulator; dropping it stops it and removes the environment's webhook
+/// configurations.
 pub struct Simulator {
     /// `true`: remove the webhook configurations on the way out.
     stop: Option<oneshot::Sender<bool>>,
@@ -62,8 +58,7 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Starts the simulator and returns once its webhooks answer and its controllers
-    /// watch.
+    /// Starts the simulator and returns once its controllers watch.
     pub async fn start(config: SimulatorConfig) -> Result<Self, Error> {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -83,12 +78,10 @@ impl Simulator {
             )),
         }
     }
-}
 
-impl Simulator {
-    /// Stops reconciling and answering webhooks but leaves the webhook configurations
-    /// registered, as when longhorn-manager is down: admitted writes then fail with
-    /// the apiserver's "failed calling webhook" error.
+    /// Stops reconciling but leaves the webhook configurations registered, as when the
+    /// node is down: admitted writes then fail with the apiserver's "failed calling
+    /// webhook" error.
     pub fn halt(mut self) {
         self.stop_thread(false);
     }
@@ -126,7 +119,6 @@ fn run_thread(
         }
     };
     runtime.block_on(async move {
-        let namespace = config.namespace.clone();
         let sim = match Sim::connect(&config).await {
             Ok(sim) => Arc::new(sim),
             Err(e) => {
@@ -134,135 +126,68 @@ fn run_thread(
                 return;
             }
         };
-        let started = start_everything(sim.clone(), &config).await;
-        let failed = started.is_err();
-        let _ = ready.send(started);
+        tokio::spawn(volumes::run_volumes(sim.clone()));
+        tokio::spawn(volumes::run_snapshots(sim.clone()));
+        tokio::spawn(volumes::run_backups(sim.clone()));
+        tokio::spawn(backing_images::run_backups(sim.clone()));
+        tokio::spawn(engine_images::run(sim.clone()));
+        for kind in [
+            Kind::BackingImage,
+            Kind::EngineImage,
+            Kind::Node,
+            Kind::InstanceManager,
+            Kind::BackupVolume,
+        ] {
+            tokio::spawn(volumes::run_releases(sim.clone(), kind));
+        }
+        let _ = ready.send(Ok(()));
         // A dropped sender (no message) counts as a full stop.
-        let unregister = if failed {
-            true
-        } else {
-            stop.await.unwrap_or(true)
-        };
-        if unregister {
-            webhook::unregister(&sim.client, &namespace).await;
+        if stop.await.unwrap_or(true) {
+            unregister_webhooks(&sim.client, &sim.namespace).await;
         }
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
 }
 
-async fn start_everything(sim: Arc<Sim>, config: &SimulatorConfig) -> Result<(), Error> {
-    let address = webhook::serve(sim.clone(), &config.serving).await?;
-    webhook::register(&sim, address, &config.ca_pem).await?;
-    wait_for_webhooks(&sim).await?;
-    tokio::spawn(systembackup::run(sim.clone()));
-    tokio::spawn(volumes::run_snapshots(sim.clone()));
-    tokio::spawn(volumes::run_backups(sim.clone()));
-    tokio::spawn(backuptarget::run(sim.clone()));
-    tokio::spawn(recurring::run(sim.clone()));
-    tokio::spawn(recurring::run_jobs(sim.clone()));
-    tokio::spawn(restore::run(sim.clone()));
-    tokio::spawn(follow_engine_image_knob(sim.clone()));
-    Ok(())
+/// The webhook configurations longhorn-manager registered for this namespace
+/// (tests/longhorn/manager/webhooks.go).
+pub fn webhook_configuration_names(namespace: &str) -> (String, String) {
+    (
+        format!("{namespace}-longhorn-webhook-mutator"),
+        format!("{namespace}-longhorn-webhook-validator"),
+    )
 }
 
-/// The apiserver picks up new webhook configurations asynchronously; dry-run creates
-/// of a probe RecurringJob show when both webhooks are called.
-async fn wait_for_webhooks(sim: &Sim) -> Result<(), Error> {
-    let probe: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": crate::longhorn::API_VERSION,
-        "kind": "RecurringJob",
-        "metadata": {"name": webhook::PROBE_NAME},
-        "spec": {"name": webhook::PROBE_NAME, "task": "snapshot", "cron": "0 0 * * *", "retain": 1, "concurrency": 1},
-    }))
-    .expect("a valid probe");
-    let params = PostParams {
-        dry_run: true,
-        ..Default::default()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let _ = sim.api(Kind::RecurringJob).create(&params, &probe).await;
-        if sim.webhook_probes.both_seen() {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::Startup(
-                "the apiserver never called the simulator's webhooks".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn unregister_webhooks(client: &kube::Client, namespace: &str) {
+    let (mutating, validating) = webhook_configuration_names(namespace);
+    let _ = Api::<MutatingWebhookConfiguration>::all(client.clone())
+        .delete(&mutating, &DeleteParams::default())
+        .await;
+    let _ = Api::<ValidatingWebhookConfiguration>::all(client.clone())
+        .delete(&validating, &DeleteParams::default())
+        .await;
 }
 
-/// The engine-image knob drives `status.state` of every EngineImage.
-async fn follow_engine_image_knob(sim: Arc<Sim>) {
-    let mut changes = sim.knobs.subscribe();
-    loop {
-        let state = if sim.knobs.get().engine_image_deployed {
-            "deployed"
-        } else {
-            "deploying"
-        };
-        if let Ok(images) = sim.api(Kind::EngineImage).list(&Default::default()).await {
-            for image in images.items {
-                if object::text(&image, "/status/state") != state {
-                    let patch = json!({"status": {"state": state}});
-                    let _ = sim
-                        .api(Kind::EngineImage)
-                        .patch_status(
-                            &object::name(&image),
-                            &Default::default(),
-                            &kube::api::Patch::Merge(patch),
-                        )
-                        .await;
-                }
-            }
-        }
-        if changes.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Shared state of one simulator: its client, its namespace and the simulated
-/// manager's identity.
+/// Shared state of one simulator.
 pub(crate) struct Sim {
     pub client: kube::Client,
     pub namespace: String,
-    pub version: Version,
     pub knobs: Knobs,
-    pub engine: Engine,
     pub node_id: String,
-    pub kubernetes_version: String,
-    /// The `--manager-image` of the longhorn-manager DaemonSet.
-    pub manager_image: String,
-    /// Its `--service-account`.
-    pub service_account: String,
-    pub webhook_probes: webhook::Probes,
-    /// Bundles generated and not yet cleaned up (Longhorn's `/tmp/<name>.zip`).
-    pub local_bundles: Mutex<HashMap<String, Vec<u8>>>,
+    pub layout: Layout,
+    pub engine_binary: PathBuf,
 }
 
 impl Sim {
     async fn connect(config: &SimulatorConfig) -> Result<Self, Error> {
         let client = crate::plane::client_from_yaml(&config.kubeconfig_yaml).await?;
-        let command_line = manager_command_line(&client, &config.namespace).await;
-        let manager_image = flag_value(&command_line, "--manager-image")
-            .unwrap_or_else(|| config.version.manager_image());
-        let service_account = flag_value(&command_line, "--service-account")
-            .unwrap_or_else(|| "longhorn-service-account".into());
         Ok(Self {
-            engine: Engine::new(config.stores.clone(), config.knobs.clone()),
             client,
             namespace: config.namespace.clone(),
-            version: config.version.clone(),
             knobs: config.knobs.clone(),
             node_id: config.node_id.clone(),
-            kubernetes_version: config.kubernetes_version.clone(),
-            manager_image,
-            service_account,
-            webhook_probes: webhook::Probes::default(),
-            local_bundles: Mutex::new(HashMap::new()),
+            layout: Layout::new(&config.dir),
+            engine_binary: config.engine_binary.clone(),
         })
     }
 
@@ -277,79 +202,6 @@ impl Sim {
             .await
             .map_err(|e| kube_message(&e))
     }
-
-    /// `GetSettingWithAutoFillingRO(...).Value`: the CR's value, or `default` if the CR
-    /// is missing.
-    pub async fn setting(&self, name: &str, default: &str) -> Result<String, String> {
-        Ok(match self.get(Kind::Setting, name).await? {
-            Some(setting) => object::text(&setting, "/value").to_string(),
-            None => default.to_string(),
-        })
-    }
-
-    /// `GetSettingAsInt`.
-    pub async fn setting_as_int(&self, name: &str, default: &str) -> Result<i64, String> {
-        let value = self.setting(name, default).await?;
-        value
-            .parse()
-            .map_err(|_| format!("strconv.ParseInt: parsing {value:?}: invalid syntax"))
-    }
-
-    /// Setting `default-engine-image`; an error when it is empty
-    /// (`GetSettingValueExisted`).
-    pub async fn default_engine_image(&self) -> Result<String, String> {
-        let image = self.setting("default-engine-image", "").await?;
-        if image.is_empty() {
-            return Err("setting default-engine-image is empty".into());
-        }
-        Ok(image)
-    }
-
-    /// Why the manager could not build its backup target client, if it could not
-    /// (`newBackupTargetClientFromDefaultEngineImage`, simulator-spec.md §3.3).
-    pub async fn backup_target_client_error(&self, target: &DynamicObject) -> Option<String> {
-        let image = match self.default_engine_image().await {
-            Ok(image) => image,
-            Err(e) => return Some(format!("failed to get default backup target client: {e}")),
-        };
-        let url = object::text(target, "/spec/backupTargetURL");
-        let scheme = webhook::go_url_scheme(url).unwrap_or_default();
-        if webhook::requires_credential(&scheme)
-            && object::text(target, "/spec/credentialSecret").is_empty()
-        {
-            return Some(format!(
-                "failed to get default backup target client on {image}: could not access {scheme} without credential secret"
-            ));
-        }
-        None
-    }
-}
-
-/// The command line of the longhorn-manager DaemonSet's container.
-async fn manager_command_line(client: &kube::Client, namespace: &str) -> Vec<String> {
-    let daemon_set = Api::<DaemonSet>::namespaced(client.clone(), namespace)
-        .get_opt("longhorn-manager")
-        .await;
-    let Some(pod_spec) = daemon_set.ok().flatten().and_then(|d| d.spec.template.spec) else {
-        return Vec::new();
-    };
-    pod_spec
-        .containers
-        .into_iter()
-        // Longhorn's manifests pass the flags in `command`; `args` counts too.
-        .flat_map(|c| {
-            c.command
-                .unwrap_or_default()
-                .into_iter()
-                .chain(c.args.unwrap_or_default())
-        })
-        .collect()
-}
-
-/// The value after `flag` on a command line.
-fn flag_value(command_line: &[String], flag: &str) -> Option<String> {
-    let position = command_line.iter().position(|a| a == flag)?;
-    command_line.get(position + 1).cloned()
 }
 
 /// The message of an API error, as Go's `err.Error()` would print it.

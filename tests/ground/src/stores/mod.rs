@@ -27,7 +27,6 @@ pub use s3::S3Server;
 
 use crate::Error;
 use crate::plane::io_err;
-use crate::simulator::store::SystemBackupConfig;
 
 /// Region of the S3 backup-target URLs (`s3://<bucket>@us-east-1/`).
 pub const S3_REGION: &str = "us-east-1";
@@ -98,4 +97,20 @@ pub fn system_backup_cfg(
         checksum: hex::encode(sha2::Sha256::digest(zip)),
     })
     .expect("a serializable cfg")
+}
+
+/// backupstore's `systembackup.Config`, as `encoding/json` writes it (no tags: Go field
+/// names, in declaration order).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SystemBackupConfig {
+    name: String,
+    longhorn_version: String,
+    longhorn_git_commit: String,
+    #[serde(rename = "BackupTargetURL")]
+    backup_target_url: String,
+    manager_image: String,
+    engine_image: String,
+    created_at: String,
+    checksum: String,
 }

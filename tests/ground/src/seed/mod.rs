@@ -1,11 +1,13 @@
-//! Seeds a namespace with what a Longhorn install looks like to the API: its
-//! settings, backup target, engine image, RBAC, workloads, services, config maps, a
-//! storage class, and N volumes with their PVs and PVCs. Objects carry what Longhorn's
-//! mutators and controllers would have added, since the simulator starts afterwards.
+//! Seeds a namespace with what a Longhorn install looks like to the API: its node,
+//! instance manager, settings, backup target, engine image, RBAC, workloads, services,
+//! config maps, a storage class, and N volumes with their PVs and PVCs. Longhorn objects
+//! go through longhorn-manager's real webhooks (already serving for the namespace), so
+//! they carry what Longhorn's mutators add; statuses are set as its controllers would.
 //!
 //! Cluster-scoped objects are prefixed with the namespace so that environments on one
 //! shared control plane never collide.
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -15,9 +17,14 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
 use crate::Error;
-use crate::longhorn::{API_VERSION, CSI_DRIVER, FINALIZER, Kind, Version};
+use crate::longhorn::{API_VERSION, CSI_DRIVER, Kind, Version};
 
-/// The Kubernetes node the simulated manager runs on (`status.ownerID`).
+mod volumes;
+
+use volumes::seed_volumes;
+pub use volumes::{SeededBackup, seed_backups};
+
+/// The Kubernetes node longhorn-manager runs on (`NODE_NAME`, `status.ownerID`).
 pub const NODE_ID: &str = "ground-node-1";
 pub const SERVICE_ACCOUNT: &str = "longhorn-service-account";
 
@@ -61,6 +68,8 @@ pub struct Seeded {
     pub backup_target_url: String,
     pub engine_image: String,
     pub volume_names: Vec<String>,
+    /// Completed backups of every n-th volume ([`seed_backups`]).
+    pub backups: Vec<SeededBackup>,
 }
 
 /// `types.GetEngineImageChecksumName`: `ei-` + 8 hex of the image's SHA-512.
@@ -105,12 +114,26 @@ impl Seeder<'_> {
         };
         let status = object.data.as_object_mut().and_then(|o| o.remove("status"));
         let name = object.metadata.name.clone().unwrap_or_default();
-        let created = match api.create(&PostParams::default(), &object).await {
-            Ok(created) => created,
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                return api.get(&name).await.map_err(kube_error(&name));
+        // longhorn-manager's webhooks read its informer caches, which see an object a
+        // moment after it is created: a webhook that cannot find what the seed just made
+        // is asked again.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let created = loop {
+            match api.create(&PostParams::default(), &object).await {
+                Ok(created) => break created,
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    return api.get(&name).await.map_err(kube_error(&name));
+                }
+                Err(kube::Error::Api(s))
+                    if s.message.contains("admission webhook")
+                        && (s.message.contains("cannot find")
+                            || s.message.contains("not found"))
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(kube_error(&name)(e)),
             }
-            Err(e) => return Err(kube_error(&name)(e)),
         };
         match status {
             Some(status) => api
@@ -136,10 +159,12 @@ pub async fn seed(
     namespace: &str,
     version: &Version,
     backup_target_url: &str,
+    node_ip: Ipv4Addr,
     options: &SeedOptions,
 ) -> Result<(Seeded, SeedReport), Error> {
     let started = Instant::now();
     let seeder = Seeder { client, namespace };
+    seed_node(&seeder, version, node_ip).await?;
     let apps_namespace = format!("{namespace}-apps");
     let storage_class = format!("{namespace}-longhorn");
     let engine_image = version.engine_image();
@@ -165,6 +190,10 @@ pub async fn seed(
         ("taint-toleration", String::new()),
         ("priority-class", String::new()),
         ("registry-secret", String::new()),
+        (
+            "default-instance-manager-image",
+            format!("longhornio/longhorn-instance-manager:{version}"),
+        ),
     ];
     for (name, value) in settings {
         plain.push((
@@ -176,15 +205,6 @@ pub async fn seed(
             }),
         ));
     }
-    plain.push((
-        Kind::BackupTarget.resource(),
-        true,
-        json!({
-            "apiVersion": API_VERSION, "kind": "BackupTarget",
-            "metadata": {"name": "default", "finalizers": [FINALIZER]},
-            "spec": {"backupTargetURL": backup_target_url, "credentialSecret": "", "pollInterval": "5m0s"},
-        }),
-    ));
     plain.push((
         Kind::EngineImage.resource(),
         true,
@@ -266,8 +286,20 @@ pub async fn seed(
         seed_workloads(&seeder, version, &engine_image),
         seed_config(&seeder, &storage_class, backup_target_url),
     )?;
+    // After the settings and the engine image, which its webhooks and controller read.
+    seeder
+        .create(
+            &Kind::BackupTarget.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "BackupTarget",
+                "metadata": {"name": "default"},
+                "spec": {"backupTargetURL": backup_target_url, "credentialSecret": "", "pollInterval": "5m0s"},
+            }),
+        )
+        .await?;
 
-    let volume_names =
+    let (volume_names, backups) =
         seed_volumes(&seeder, &apps_namespace, &storage_class, version, options).await?;
     let backed_up = if options.backed_up_every == 0 {
         0
@@ -288,8 +320,63 @@ pub async fn seed(
         backup_target_url: backup_target_url.to_string(),
         engine_image,
         volume_names,
+        backups,
     };
     Ok((seeded, report))
+}
+
+/// The node as Longhorn sees it: the Kubernetes Node (cluster-scoped, shared by the
+/// environments of a plane), its Longhorn Node, and a running instance manager whose
+/// address is the manager's node address (tests/longhorn/manager/node.go answers there).
+async fn seed_node(seeder: &Seeder<'_>, version: &Version, node_ip: Ipv4Addr) -> Result<(), Error> {
+    let ready = json!([{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]);
+    seeder
+        .create(
+            &resource("", "v1", "Node", "nodes"),
+            false,
+            json!({
+                "metadata": {"name": NODE_ID, "labels": {"kubernetes.io/hostname": NODE_ID}},
+                "status": {"conditions": ready, "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": NODE_ID}]},
+            }),
+        )
+        .await?;
+    let now = crate::simulator::rfc3339_seconds(jiff::Timestamp::now());
+    let condition = |kind: &str| json!({"type": kind, "status": "True", "reason": "", "message": "", "lastProbeTime": "", "lastTransitionTime": now});
+    seeder
+        .create(
+            &Kind::Node.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "Node",
+                "metadata": {"name": NODE_ID},
+                "spec": {"name": NODE_ID, "allowScheduling": true, "disks": {}, "tags": []},
+                "status": {"conditions": [condition("Ready"), condition("Schedulable"), condition("MountPropagation")], "region": "", "zone": ""},
+            }),
+        )
+        .await?;
+    let image = format!("longhornio/longhorn-instance-manager:{version}");
+    seeder
+        .create(
+            &Kind::InstanceManager.resource(),
+            true,
+            json!({
+                "apiVersion": API_VERSION, "kind": "InstanceManager",
+                "metadata": {
+                    "name": "instance-manager-ground",
+                    "labels": {
+                        "longhorn.io/managed-by": "longhorn-manager",
+                        "longhorn.io/component": "instance-manager",
+                        "longhorn.io/instance-manager-type": "aio",
+                        "longhorn.io/node": NODE_ID,
+                        "longhorn.io/data-engine": "v1",
+                    },
+                },
+                "spec": {"image": image, "nodeID": NODE_ID, "type": "aio", "dataEngine": "v1"},
+                "status": {"currentState": "running", "ip": node_ip.to_string(), "ownerID": NODE_ID},
+            }),
+        )
+        .await?;
+    Ok(())
 }
 
 /// The longhorn-manager DaemonSet (flags in `command`, as Longhorn's manifests have
@@ -457,137 +544,5 @@ async fn seed_config(
             )
             .await?;
     }
-    Ok(())
-}
-
-/// N volumes, each with a PV and a bound PVC; every n-th with a completed backup.
-async fn seed_volumes(
-    seeder: &Seeder<'_>,
-    apps_namespace: &str,
-    storage_class: &str,
-    version: &Version,
-    options: &SeedOptions,
-) -> Result<Vec<String>, Error> {
-    let names: Vec<String> = (0..options.volumes)
-        .map(|_| format!("pvc-{}", uuid::Uuid::new_v4()))
-        .collect();
-    let backed_up_at = crate::simulator::rfc3339_seconds(
-        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1),
-    );
-    futures::stream::iter(names.iter().enumerate())
-        .map(|(index, name)| {
-            let backed_up = options.backed_up_every != 0 && index % options.backed_up_every == 0;
-            seed_volume(
-                seeder,
-                apps_namespace,
-                storage_class,
-                version,
-                index,
-                name,
-                backed_up.then_some(backed_up_at.as_str()),
-            )
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(names)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn seed_volume(
-    seeder: &Seeder<'_>,
-    apps_namespace: &str,
-    storage_class: &str,
-    version: &Version,
-    index: usize,
-    name: &str,
-    backed_up_at: Option<&str>,
-) -> Result<(), Error> {
-    let claim = format!("data-{index}");
-    let size = "1073741824";
-    let backup = backed_up_at.map(|_| {
-        format!(
-            "backup-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..16]
-        )
-    });
-    if let (Some(backup), Some(at)) = (&backup, backed_up_at) {
-        let snapshot = uuid::Uuid::new_v4().to_string();
-        seeder
-            .create(
-                &Kind::Snapshot.resource(),
-                true,
-                json!({
-                    "apiVersion": API_VERSION, "kind": "Snapshot",
-                    "metadata": {"name": snapshot, "labels": {"longhornvolume": name}, "finalizers": [FINALIZER]},
-                    "spec": {"volume": name, "createSnapshot": true, "labels": null},
-                    "status": {"readyToUse": true, "creationTime": at, "size": 104857600, "userCreated": true, "markRemoved": false, "ownerID": NODE_ID},
-                }),
-            )
-            .await?;
-        seeder
-            .create(
-                &Kind::Backup.resource(),
-                true,
-                json!({
-                    "apiVersion": API_VERSION, "kind": "Backup",
-                    "metadata": {"name": backup, "labels": {"backup-volume": name, "backup-target": "default"}, "finalizers": [FINALIZER]},
-                    "spec": {"snapshotName": snapshot, "labels": {"longhorn.io/volume-access-mode": "rwo"}, "backupMode": "incremental"},
-                    "status": {"state": "Completed", "snapshotName": snapshot, "progress": 100, "volumeName": name, "backupCreatedAt": at, "snapshotCreatedAt": at, "size": "104857600", "ownerID": NODE_ID, "backupTargetName": "default"},
-                }),
-            )
-            .await?;
-    }
-    seeder
-        .create(
-            &Kind::Volume.resource(),
-            true,
-            json!({
-                "apiVersion": API_VERSION, "kind": "Volume",
-                "metadata": {"name": name},
-                "spec": {
-                    "size": size, "numberOfReplicas": 3, "frontend": "blockdev", "dataEngine": "v1",
-                    "accessMode": "rwo", "backupTargetName": "default", "dataLocality": "disabled",
-                    "staleReplicaTimeout": 30, "image": version.engine_image(), "migratable": false, "encrypted": false,
-                },
-                "status": {
-                    "state": "detached", "robustness": "unknown", "ownerID": NODE_ID, "currentImage": version.engine_image(),
-                    "actualSize": 104857600, "isStandby": false,
-                    "lastBackup": backup.clone().unwrap_or_default(), "lastBackupAt": backed_up_at.unwrap_or_default(),
-                    "kubernetesStatus": {"pvName": name, "pvStatus": "Bound", "namespace": apps_namespace, "pvcName": claim, "lastPVCRefAt": "", "lastPodRefAt": ""},
-                },
-            }),
-        )
-        .await?;
-    seeder
-        .create(
-            &resource("", "v1", "PersistentVolume", "persistentvolumes"),
-            false,
-            json!({
-                "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": CSI_DRIVER}},
-                "spec": {
-                    "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem",
-                    "persistentVolumeReclaimPolicy": "Delete", "storageClassName": storage_class,
-                    "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": apps_namespace, "name": claim},
-                    "csi": {"driver": CSI_DRIVER, "volumeHandle": name, "fsType": "ext4", "volumeAttributes": {"numberOfReplicas": "3", "staleReplicaTimeout": "30"}},
-                },
-                "status": {"phase": "Bound"},
-            }),
-        )
-        .await?;
-    seeder
-        .create(
-            &resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
-            true,
-            json!({
-                "metadata": {"name": claim, "namespace": apps_namespace, "annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
-                    "storageClassName": storage_class, "volumeName": name, "volumeMode": "Filesystem",
-                },
-                "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}},
-            }),
-        )
-        .await?;
     Ok(())
 }
