@@ -448,3 +448,51 @@ async fn upload_to_an_nfs_share_needs_its_mount() {
 }
 
 mod faults;
+
+/// The cfg names the running manager's git commit, as Longhorn's own upload does
+/// (`meta.GitCommit`): longhorn-manager's CSI deployer annotates the CSI plugin
+/// DaemonSet with its build's commit and version, and that is where the plugin reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cfg_names_the_commit_of_the_running_manager() {
+    let env = harness::longhorn().await;
+    let commit = "93227d264f38c85c7ed3d2204dc6e924d508cc35";
+    let labels = serde_json::json!({"app": "longhorn-csi-plugin"});
+    let daemon_set: k8s_openapi::api::apps::v1::DaemonSet = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": "longhorn-csi-plugin",
+            "annotations": {
+                "driver.longhorn.io/git-commit": commit,
+                "driver.longhorn.io/version": env.version().as_str(),
+            },
+        },
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "longhorn-csi-plugin", "image": format!("longhornio/longhorn-manager:{}", env.version().as_str())}]},
+            },
+        },
+    }))
+    .unwrap();
+    let client = env.client().await.expect("client");
+    kube::Api::<k8s_openapi::api::apps::v1::DaemonSet>::namespaced(client, env.namespace())
+        .create(&Default::default(), &daemon_set)
+        .await
+        .expect("create the CSI plugin DaemonSet");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mount = env.store_path();
+    std::fs::create_dir_all(&mount).unwrap();
+    upload(&env, dir.path(), "with-commit", &["--mount-path", mount.to_str().unwrap()])
+        .await
+        .success();
+    let cfg: Value = serde_json::from_slice(
+        &std::fs::read(mount.join(format!(
+            "backupstore/system-backups/{}/with-commit/system-backup.cfg",
+            env.version().as_str()
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg["LonghornGitCommit"], commit, "{cfg}");
+}
