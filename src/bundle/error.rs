@@ -24,6 +24,13 @@ pub enum Error {
         version: LonghornVersion,
         oldest: LonghornVersion,
     },
+    #[error(
+        "--local builds bundles for Longhorn {oldest} and later (the releases it follows and is tested on, see docs/compatibility.md); this cluster runs Longhorn {version}: create the system backup without --local (Longhorn builds it), or upgrade Longhorn"
+    )]
+    LocalUnsupported {
+        version: LonghornVersion,
+        oldest: LonghornVersion,
+    },
     #[error("the server sent an unreadable {kind}: {source}")]
     UnreadableItem {
         kind: String,

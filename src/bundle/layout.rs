@@ -1,5 +1,5 @@
 //! What a system-backup bundle holds and where, per Longhorn version
-//! (longhorn-system-backup.md §3.2, §8): the zip's single top-level folder is the
+//! (docs/longhorn-behaviour.md, "The bundle"): the zip's single top-level folder is the
 //! backup's name; `metadata.yaml`; then one typed `…List` per file under
 //! `yamls/{apiextensions,kubernetes,longhorn}/`, in the order longhorn-manager's
 //! `generateSystemBackupYAMLs*` writes them.
@@ -10,7 +10,8 @@ use super::error::{Error, Result};
 use crate::longhorn::LonghornVersion;
 use crate::longhorn::resources::{GROUP, VERSION};
 
-/// The three folders restore reads, each decoded with its own scheme (§3.2).
+/// The three folders restore reads, each decoded with its own scheme
+/// (`longhorn/longhorn-manager:controller/system_rollout_controller.go@v1.12.0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Folder {
     /// apiextensions.k8s.io/v1 only.
@@ -168,7 +169,9 @@ pub const SERVICE_ACCOUNTS: Kind = kind(
 );
 /// Longhorn writes the ClusterRoleBindingList to `clusterroles.yaml` and the
 /// ClusterRoleList to `clusterrolebindings.yaml`: the names are swapped in its call
-/// to `generateSystemBackupYAMLsForServiceAccount` (§3.2). Kept for parity.
+/// to `generateSystemBackupYAMLsForServiceAccount`
+/// (`longhorn/longhorn-manager:controller/system_backup_controller.go@v1.12.0`). Kept
+/// for parity.
 pub const CLUSTER_ROLE_BINDINGS: Kind = kind(
     Kubernetes,
     "clusterroles",
@@ -325,8 +328,25 @@ pub const BACKUP_TARGETS: Kind = kind(
 );
 
 /// The oldest Longhorn whose bundle `--local` writes. Up to v1.6 the bundle also
-/// holds PodSecurityPolicies (policy/v1beta1, gone since Kubernetes 1.25) (§8).
+/// holds PodSecurityPolicies (policy/v1beta1, gone since Kubernetes 1.25).
 pub const OLDEST_SUPPORTED: LonghornVersion = LonghornVersion::new(1, 7, 0);
+
+/// The oldest Longhorn `--local` builds bundles for: the releases whose rules the
+/// plugin follows and its tests run on (v1.8.1 to v1.12.x, docs/compatibility.md).
+/// v1.7 differs (from v1.7.1 its `always` policy skips standby volumes) and cannot
+/// run in the test ground, so it is refused rather than guessed.
+pub const LOCAL_OLDEST: LonghornVersion = LonghornVersion::new(1, 8, 0);
+
+/// Refuses a cluster older than [`LOCAL_OLDEST`].
+pub fn check_local_version(version: LonghornVersion) -> Result<()> {
+    if version < LOCAL_OLDEST {
+        return Err(Error::LocalUnsupported {
+            version,
+            oldest: LOCAL_OLDEST,
+        });
+    }
+    Ok(())
+}
 
 /// The files of a bundle for `version`, in longhorn-manager's order.
 pub fn kinds(version: LonghornVersion) -> Result<Vec<Kind>> {
@@ -355,7 +375,7 @@ pub fn kinds(version: LonghornVersion) -> Result<Vec<Kind>> {
         VOLUMES,
         RECURRING_JOBS,
     ];
-    // §8: BackingImages from v1.7, BackupTargets from v1.8.
+    // BackingImages from v1.7, BackupTargets from v1.8 (docs/longhorn-behaviour.md).
     if version.at_least(1, 7) {
         kinds.push(BACKING_IMAGES);
     }
@@ -365,8 +385,8 @@ pub fn kinds(version: LonghornVersion) -> Result<Vec<Kind>> {
     Ok(kinds)
 }
 
-/// The `…List` kinds restore acts on, per folder (`cacheResourcesFromDirectory`,
-/// §3.2). Other kinds that decode are ignored with a warning.
+/// The `…List` kinds restore acts on, per folder (`cacheResourcesFromDirectory` in
+/// `longhorn/longhorn-manager:controller/system_rollout_controller.go@v1.12.0`). Other kinds that decode are ignored with a warning.
 pub fn restored_list_kinds(folder: Folder) -> &'static [&'static str] {
     match folder {
         Folder::ApiExtensions => &["CustomResourceDefinitionList"],
@@ -420,7 +440,7 @@ pub const RESTORE_ORDER: [(Folder, &str); 19] = [
 ];
 
 /// Whether the folder's scheme can decode objects of this `apiVersion` at all: a file
-/// it cannot decode makes restore fail (§3.2). The Kubernetes folder uses client-go's
+/// it cannot decode makes restore fail (docs/longhorn-behaviour.md, "The bundle"). The Kubernetes folder uses client-go's
 /// scheme: every built-in group, but neither CRDs nor Longhorn's types.
 pub fn folder_decodes(folder: Folder, api_version: &str) -> bool {
     let group = api_version
@@ -503,6 +523,14 @@ mod tests {
         assert!(v17.contains(&"yamls/longhorn/backingimages.yaml".to_string()));
         assert!(!v17.contains(&"yamls/longhorn/backuptargets.yaml".to_string()));
         assert!(files("v1.8.1").contains(&"yamls/longhorn/backuptargets.yaml".to_string()));
+        let err = check_local_version(v("v1.7.3")).unwrap_err().to_string();
+        assert!(
+            err.contains("v1.7.3")
+                && err.contains("v1.8.0 and later")
+                && err.contains("without --local"),
+            "{err}"
+        );
+        assert!(check_local_version(v("v1.8.1")).is_ok());
         let err = kinds(v("v1.6.2")).unwrap_err().to_string();
         assert!(
             err.contains("PodSecurityPolicies") && err.contains("without --local"),

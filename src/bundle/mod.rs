@@ -102,6 +102,7 @@ pub async fn build(
 ) -> Result<Outcome> {
     let target = output.target().to_path_buf();
     let installed = longhorn.installed_version().await?.clone();
+    layout::check_local_version(installed.version)?;
     let kinds = layout::kinds(installed.version)?;
 
     let volume_backups = volume_backups::run(

@@ -1,6 +1,7 @@
 //! Which objects go into the bundle: longhorn-manager's selection, one small function
-//! per rule (longhorn-system-backup.md §4; `datastore/uncached.go`,
-//! `datastore/kubernetes.go`, `controller/system_backup_controller.go`). Objects stay
+//! per rule (docs/longhorn-behaviour.md, "The bundle";
+//! `longhorn/longhorn-manager:datastore/uncached.go@v1.12.0`, `datastore/kubernetes.go`,
+//! `controller/system_backup_controller.go`). Objects stay
 //! untyped JSON; a missing field reads as Go's zero value, as in the typed original.
 
 use std::collections::HashSet;

@@ -201,13 +201,9 @@ pub enum Error {
         cluster: LonghornVersion,
     },
     #[error(
-        "the backup's engine image {image} is {state}, not deployed, in this cluster; Longhorn's restore would wait for it and never start (longhorn/longhorn#7158): wait until its EngineImage is deployed"
+        "the backup's engine image {image} is marked incompatible in this cluster (EngineImage {name}), so Longhorn never deploys it and its restore would wait forever: restore this backup with a Longhorn version whose engine API supports that image"
     )]
-    EngineImageNotReady { image: String, state: String },
-    #[error(
-        "the backup's engine image {image} is not deployed in this cluster; Longhorn's restore would wait for it and never start (longhorn/longhorn#7158): deploy it first (an EngineImage with spec.image {image} in {namespace})"
-    )]
-    EngineImageMissing { image: String, namespace: String },
+    EngineImageIncompatible { image: String, name: String },
     #[error("{0} was deleted while waiting")]
     RestoreDeleted(String),
     #[error("{object} failed: {message}")]

@@ -1,12 +1,17 @@
-//! longhorn-manager's images, which a system backup's `system-backup.cfg` names for
-//! Longhorn's restore job (docs/longhorn-behaviour.md, "The store").
+//! What a system backup's `system-backup.cfg` says of the running longhorn-manager:
+//! its images, which Longhorn's restore job runs with, and its git commit
+//! (docs/longhorn-behaviour.md, "Finding the install" and "The store").
 
+use futures::TryStreamExt;
 use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::install::Longhorn;
-use super::resources::{SETTING_DEFAULT_ENGINE_IMAGE, daemon_sets};
-use crate::kube::Collection;
+use super::resources::{
+    CSI_PLUGIN, SETTING_DEFAULT_ENGINE_IMAGE, SYSTEM_BACKUP, annotations, daemon_sets,
+};
+use super::systembackup as sb;
+use crate::kube::{Collection, Selector, object};
 
 /// The DaemonSet longhorn-manager runs as, and its container.
 pub const MANAGER: &str = "longhorn-manager";
@@ -57,6 +62,53 @@ pub async fn read_manager_image(longhorn: &Longhorn) -> Result<String> {
     manager_image(&daemon_set).ok_or_else(|| Error::NoManagerImage(namespace.to_string()))
 }
 
+/// What the cfg says when no source names the running manager's commit (restore does
+/// not read the field; docs/compatibility.md).
+pub const UNKNOWN_GIT_COMMIT: &str = "unknown";
+
+/// The git commit of the running longhorn-manager `version`, as Longhorn writes it into
+/// the cfg. longhorn-manager's CSI deployer annotates the CSI plugin DaemonSet with its
+/// build's commit and version (`driver.longhorn.io/git-commit`, `…/version`:
+/// `longhorn/longhorn-manager:csi/deployment_util.go@v1.12.0`, `deploy`); without it, a
+/// SystemBackup Longhorn made at the same version records it. `None` when neither says.
+pub async fn git_commit(longhorn: &Longhorn, version: &str) -> Result<Option<String>> {
+    let namespace = longhorn.namespace();
+    let csi_plugin = longhorn
+        .kube()
+        .get_opt(&Collection::new(daemon_sets(), Some(namespace)).object(CSI_PLUGIN))
+        .await?;
+    if let Some(commit) = csi_plugin.as_ref().and_then(|d| csi_git_commit(d, version)) {
+        return Ok(Some(commit));
+    }
+    let backups = longhorn
+        .kube()
+        .items(&SYSTEM_BACKUP.collection(namespace), Selector::default());
+    let mut backups = std::pin::pin!(backups);
+    while let Some(backup) = backups.try_next().await? {
+        let commit = object::str_at(&backup, "/status/gitCommit").filter(|c| !c.is_empty());
+        if let Some(commit) = commit.filter(|_| sb::version(&backup) == Some(version)) {
+            return Ok(Some(commit.to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// The commit on a CSI object deployed by longhorn-manager `version`.
+fn csi_git_commit(object: &Value, version: &str) -> Option<String> {
+    let annotation = |key: &str| {
+        object::str_at(
+            object,
+            &format!("/metadata/annotations/{}", key.replace('/', "~1")),
+        )
+    };
+    if annotation(annotations::CSI_VERSION) != Some(version) {
+        return None;
+    }
+    annotation(annotations::CSI_GIT_COMMIT)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+}
+
 /// Setting `default-engine-image`: the engine image Longhorn's restore downloads with.
 pub async fn read_engine_image(longhorn: &Longhorn) -> Result<String> {
     longhorn
@@ -97,5 +149,23 @@ mod tests {
             Some("longhornio/longhorn-manager:v1.8.1")
         );
         assert_eq!(manager_image(&json!({})), None);
+    }
+
+    #[test]
+    fn the_commit_is_the_csi_deployers_for_the_same_version() {
+        let plugin = json!({"metadata": {"annotations": {
+            "driver.longhorn.io/git-commit": "93227d264f38c85c7ed3d2204dc6e924d508cc35",
+            "driver.longhorn.io/version": "v1.12.0",
+        }}});
+        assert_eq!(
+            csi_git_commit(&plugin, "v1.12.0").as_deref(),
+            Some("93227d264f38c85c7ed3d2204dc6e924d508cc35")
+        );
+        assert_eq!(
+            csi_git_commit(&plugin, "v1.11.1"),
+            None,
+            "another version's deployer"
+        );
+        assert_eq!(csi_git_commit(&json!({"metadata": {}}), "v1.12.0"), None);
     }
 }

@@ -137,16 +137,21 @@ pub mod labels {
     pub const SNAPSHOT_VOLUME: &str = "longhornvolume";
 }
 
-/// Annotations the plugin writes.
+/// Annotations the plugin reads and writes.
 pub mod annotations {
     /// On a Job made from a CronJob by hand, as `kubectl create job --from=cronjob/…`
     /// marks it.
     pub const CRONJOB_INSTANTIATE: &str = "cronjob.kubernetes.io/instantiate";
+    /// On the CSI objects longhorn-manager deploys: its build's git commit and version.
+    pub const CSI_GIT_COMMIT: &str = "driver.longhorn.io/git-commit";
+    pub const CSI_VERSION: &str = "driver.longhorn.io/version";
 }
 
 /// The backup target every system backup uses (docs/longhorn-behaviour.md, "Backup target").
 pub const DEFAULT_BACKUP_TARGET: &str = "default";
 pub const DEFAULT_NAMESPACE: &str = "longhorn-system";
+/// The CSI plugin DaemonSet longhorn-manager's CSI deployer makes.
+pub const CSI_PLUGIN: &str = "longhorn-csi-plugin";
 pub const SETTING_CURRENT_VERSION: &str = "current-longhorn-version";
 pub const SETTING_DEFAULT_ENGINE_IMAGE: &str = "default-engine-image";
 pub const SETTING_MAX_RETENTION: &str = "recurring-job-max-retention";

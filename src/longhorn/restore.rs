@@ -74,8 +74,16 @@ pub async fn check_volumes_detached(longhorn: &Longhorn) -> Result<()> {
             Selector::default(),
         )
         .try_filter_map(|v| async move {
-            let state = object::str_at(&v, "/status/state").unwrap_or("detached");
-            Ok((state != "detached").then(|| format!("{} ({state})", object::name(&v))))
+            // Longhorn's webhook requires the state `detached`; a volume whose state is
+            // not set yet (just created) blocks it too (`AreAllVolumesDetachedState`,
+            // `longhorn/longhorn-manager:datastore/longhorn.go@v1.12.0`, same from v1.8.1).
+            let state = object::str_at(&v, "/status/state").unwrap_or("");
+            let shown = if state.is_empty() {
+                "no state yet"
+            } else {
+                state
+            };
+            Ok((state != "detached").then(|| format!("{} ({shown})", object::name(&v))))
         })
         .try_collect()
         .await?;
@@ -143,9 +151,25 @@ pub fn check_version(
     }
 }
 
-/// The engine image the backup's cfg names must be deployed: the restore job waits
-/// for it and never starts otherwise (longhorn/longhorn#7158).
-pub async fn check_engine_image(longhorn: &Longhorn, image: &str) -> Result<()> {
+/// What a restore will do about the engine image the backup's cfg names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineImageStep {
+    /// Deployed: nothing to wait for.
+    Ready,
+    /// No EngineImage has that image: Longhorn's rollout creates one and waits.
+    Deploy,
+    /// An EngineImage in this state: the rollout waits until it is deployed.
+    WaitFor(String),
+}
+
+/// Longhorn's rollout creates the EngineImage of the cfg's image when none exists and
+/// retries until it is deployed
+/// (`longhorn/longhorn-manager:controller/system_rollout_controller.go@v1.12.0`,
+/// `createSystemBackupEngineImage`; the same from v1.8.1): a missing or deploying image
+/// is a wait. One the engine image controller marked incompatible is never deployed
+/// (`controller/engine_image_controller.go@v1.12.0`), so that restore would never start:
+/// refused.
+pub async fn engine_image_step(longhorn: &Longhorn, image: &str) -> Result<EngineImageStep> {
     let images = longhorn
         .kube()
         .list_items(
@@ -156,17 +180,23 @@ pub async fn check_engine_image(longhorn: &Longhorn, image: &str) -> Result<()> 
     let found = images
         .iter()
         .find(|i| object::str_at(i, "/spec/image") == Some(image));
-    match found.map(|i| object::str_at(i, "/status/state").unwrap_or("unknown")) {
-        Some("deployed") => Ok(()),
-        Some(state) => Err(Error::EngineImageNotReady {
+    let Some(found) = found else {
+        return Ok(EngineImageStep::Deploy);
+    };
+    if found
+        .pointer("/status/incompatible")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return Err(Error::EngineImageIncompatible {
             image: image.to_string(),
-            state: state.to_string(),
-        }),
-        None => Err(Error::EngineImageMissing {
-            image: image.to_string(),
-            namespace: longhorn.namespace().to_string(),
-        }),
+            name: object::name(found).to_string(),
+        });
     }
+    Ok(match object::str_at(found, "/status/state") {
+        Some("deployed") => EngineImageStep::Ready,
+        state => EngineImageStep::WaitFor(state.unwrap_or("not deployed yet").to_string()),
+    })
 }
 
 /// Creates SystemRestore `name` of `backup`.

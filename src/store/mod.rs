@@ -358,7 +358,8 @@ fn client_options(credentials: &Credentials, cert_key: &str) -> Result<ClientOpt
 
 /// S3 as backupstore configures it: `s3://bucket@region/path/`; `AWS_ENDPOINTS`
 /// switches to a custom endpoint with path-style requests unless
-/// `VIRTUAL_HOSTED_STYLE=true` (longhorn-system-backup.md §5.5).
+/// `VIRTUAL_HOSTED_STYLE=true` (docs/longhorn-behaviour.md, "The store";
+/// `longhorn/backupstore:s3/s3_service.go`).
 fn s3(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore> {
     let bucket = url
         .user

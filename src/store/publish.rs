@@ -78,7 +78,9 @@ impl Destination {
         let config = SystemBackupConfig {
             name: bundle.name.to_string(),
             longhorn_version: bundle.version.to_string(),
-            longhorn_git_commit: git_commit(longhorn, bundle.version).await?,
+            longhorn_git_commit: manager::git_commit(longhorn, bundle.version)
+                .await?
+                .unwrap_or_else(|| manager::UNKNOWN_GIT_COMMIT.to_string()),
             backup_target_url: self.store.url.cfg_target_url(),
             manager_image: self.manager_image.clone(),
             engine_image: self.engine_image.clone(),
@@ -131,21 +133,4 @@ async fn check_name_free(longhorn: &Longhorn, store: &Store, name: &str) -> Resu
         });
     }
     Ok(Some(version))
-}
-
-/// The git commit Longhorn records: taken from a SystemBackup of the same version
-/// (restore does not read it).
-async fn git_commit(longhorn: &Longhorn, version: &str) -> Result<String> {
-    let backups = longhorn.kube().items(
-        &SYSTEM_BACKUP.collection(longhorn.namespace()),
-        Selector::default(),
-    );
-    let mut backups = std::pin::pin!(backups);
-    while let Some(backup) = backups.try_next().await? {
-        let commit = object::str_at(&backup, "/status/gitCommit");
-        if let Some(commit) = commit.filter(|_| sb::version(&backup) == Some(version)) {
-            return Ok(commit.to_string());
-        }
-    }
-    Ok("unknown".to_string())
 }

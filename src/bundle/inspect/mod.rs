@@ -1,5 +1,5 @@
 //! Reading a bundle back: what it holds, and what Longhorn's restore will make of it
-//! (longhorn-system-backup.md §3). Restore unzips into `/tmp`, reads
+//! (docs/longhorn-behaviour.md, "The bundle"). Restore unzips into `/tmp`, reads
 //! `/tmp/<SystemBackup name>/yamls/{apiextensions,kubernetes,longhorn}/*` (not
 //! sub-directories), decodes each file with that folder's scheme (an undecodable file
 //! fails the restore) and acts on the List kinds it knows (others are ignored); a
@@ -144,7 +144,8 @@ impl Report {
     }
 }
 
-/// The file name Longhorn gives a bundle in the backup target (§5.1); such a file
+/// The file name Longhorn gives a bundle in the backup target (docs/longhorn-behaviour.md,
+/// "The store"); such a file
 /// says nothing about the backup's name.
 const REMOTE_FILE_NAME: &str = "system-backup";
 

@@ -15,6 +15,7 @@ use crate::commands::error::{Error, Result, Usage};
 use crate::commands::shared::listing::or_none;
 use crate::longhorn::backup_target::check_usable;
 use crate::longhorn::resources::SYSTEM_RESTORE;
+use crate::longhorn::restore::EngineImageStep;
 use crate::longhorn::systembackup as sb;
 use crate::longhorn::{Longhorn, Reads, restore};
 use crate::output::file::{FileError, write_error};
@@ -104,7 +105,17 @@ async fn plan(
                     url: store.url.display(),
                 }
             })?;
-            restore::check_engine_image(longhorn, &config.engine_image).await?;
+            match restore::engine_image_step(longhorn, &config.engine_image).await? {
+                EngineImageStep::Ready => {}
+                EngineImageStep::Deploy => notes.push(format!(
+                    "Longhorn will deploy engine image {} first; the restore waits for it",
+                    config.engine_image
+                )),
+                EngineImageStep::WaitFor(state) => notes.push(format!(
+                    "engine image {} is {state}; the restore waits until it is deployed",
+                    config.engine_image
+                )),
+            }
             let contents = read_bundle(&store, &version, backup_name).await?;
             (Some(config), Some(contents))
         }
