@@ -5,14 +5,11 @@
 
 use std::path::Path;
 
-use futures::TryStreamExt;
 use jiff::Timestamp;
 
 use super::error::{Error, Result};
 use super::{Location, Store, SystemBackupConfig, config::go_time, open_cluster_target};
-use crate::kube::{Selector, object};
 use crate::longhorn::resources::SYSTEM_BACKUP;
-use crate::longhorn::systembackup as sb;
 use crate::longhorn::{Longhorn, backup_target, manager};
 
 /// Where a local bundle is going, checked before it is built: the target opens, the

@@ -204,7 +204,10 @@ async fn run_refuses_while_a_run_is_active() {
         }}},
     }))
     .unwrap();
-    let created = job_api.create(&PostParams::default(), &active).await.unwrap();
+    let created = job_api
+        .create(&PostParams::default(), &active)
+        .await
+        .unwrap();
     let before = jobs(&env).await.len();
 
     let refused = plugin(&env, &["schedule", "run", "forbid-sb", "--wait"]).await;
@@ -219,10 +222,11 @@ async fn run_refuses_while_a_run_is_active() {
         .delete("forbid-sb-29000000", &DeleteParams::background())
         .await
         .unwrap();
+    let uid = created.metadata.uid.unwrap();
     let deleted = kube::runtime::wait::await_condition(
         job_api.clone(),
         "forbid-sb-29000000",
-        kube::runtime::conditions::is_deleted(&created.metadata.uid.unwrap()),
+        kube::runtime::conditions::is_deleted(&uid),
     );
     tokio::time::timeout(WAIT, deleted).await.unwrap().unwrap();
     let (job, backup) = run_and_wait(&env, "forbid-sb").await;

@@ -483,9 +483,14 @@ async fn the_cfg_names_the_commit_of_the_running_manager() {
     let dir = tempfile::tempdir().unwrap();
     let mount = env.store_path();
     std::fs::create_dir_all(&mount).unwrap();
-    upload(&env, dir.path(), "with-commit", &["--mount-path", mount.to_str().unwrap()])
-        .await
-        .success();
+    upload(
+        &env,
+        dir.path(),
+        "with-commit",
+        &["--mount-path", mount.to_str().unwrap()],
+    )
+    .await
+    .success();
     let cfg: Value = serde_json::from_slice(
         &std::fs::read(mount.join(format!(
             "backupstore/system-backups/{}/with-commit/system-backup.cfg",
