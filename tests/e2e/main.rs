@@ -4,6 +4,7 @@ mod auth;
 mod bundle;
 mod completion;
 mod harness;
+mod hostile;
 mod invocation;
 mod krew;
 mod offline;
