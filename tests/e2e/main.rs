@@ -12,4 +12,5 @@ mod prompts;
 mod restore;
 mod schedule;
 mod systembackup;
+mod tls;
 mod upload;
