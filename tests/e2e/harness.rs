@@ -34,12 +34,25 @@ pub struct Run {
 }
 
 impl Run {
+    /// Every run is checked for the ground's secrets: no output of any command, at
+    /// any verbosity, in any error, may hold a token, key or store credential.
+    #[track_caller]
     fn from(output: Output) -> Self {
-        Run {
+        let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            if let Some(secret) = longhorn_ground::secrets::leaked_in(text) {
+                panic!(
+                    "a run printed a secret of the ground on {stream} ({} characters starting {:?}):\n{text}",
+                    secret.len(),
+                    &secret[..4]
+                );
+            }
         }
+        run
     }
 
     #[track_caller]

@@ -25,6 +25,7 @@ pub mod objects;
 pub mod oracles;
 pub mod pki;
 pub mod plane;
+pub mod secrets;
 pub mod seed;
 pub mod simulator;
 pub mod stores;

@@ -380,7 +380,9 @@ pub(crate) fn write_secret(path: &Path, contents: &str) -> Result<(), Error> {
 }
 
 fn random_token() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    crate::secrets::remember(&token);
+    token
 }
 
 fn version_of(apiserver: &Path) -> Result<String, Error> {

@@ -49,6 +49,7 @@ impl S3Server {
         let port = free_port()?;
         let access_key = random_name("ak");
         let secret_key = uuid::Uuid::new_v4().simple().to_string();
+        crate::secrets::remember(&secret_key);
         let mut command = Command::new(&bin);
         command
             .arg("--host")
