@@ -38,11 +38,16 @@ mod tests {
     #[test]
     fn finds_tokens_and_key_lines_but_not_headers() {
         remember("3f1c9a7e5b2d4c6e8f0a1b2c3d4e5f60");
-        remember("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n");
+        remember(
+            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n",
+        );
         assert!(leaked_in("token: 3f1c9a7e5b2d4c6e8f0a1b2c3d4e5f60").is_some());
         assert!(leaked_in("x MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg y").is_some());
         assert!(leaked_in("-----BEGIN PRIVATE KEY-----").is_none());
         remember("short");
-        assert!(leaked_in("a short text").is_none(), "too short to be told apart");
+        assert!(
+            leaked_in("a short text").is_none(),
+            "too short to be told apart"
+        );
     }
 }
