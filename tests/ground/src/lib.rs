@@ -17,7 +17,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod crds;
+pub mod faults;
 pub mod ground;
 pub mod knobs;
 pub mod longhorn;
