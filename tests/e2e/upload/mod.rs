@@ -454,3 +454,4 @@ async fn upload_to_an_nfs_share_needs_its_mount() {
 }
 
 mod faults;
+mod throttled;
