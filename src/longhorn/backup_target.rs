@@ -10,52 +10,12 @@ use kube::api::Patch;
 use serde_json::{Value, json};
 
 use super::error::{Error, Result};
+pub use super::install::BackupTarget;
 use super::install::{Longhorn, explain_missing};
 use super::resources::{BACKUP_TARGET, DEFAULT_BACKUP_TARGET, SETTING_BACKUP_TARGET};
 use crate::kube::api::patch_params;
 use crate::kube::object;
 use crate::kube::watch::{self, Step};
-
-/// What the plugin reads of BackupTarget `default`.
-#[derive(Debug, Clone)]
-pub struct BackupTarget {
-    pub url: String,
-    pub credential_secret: Option<String>,
-    pub available: bool,
-    pub unavailable_reason: Option<String>,
-}
-
-impl BackupTarget {
-    pub fn from_object(object: Value) -> Self {
-        let text = |p: &str| object::str_at(&object, p).map(str::to_string);
-        let unavailable_reason = object
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .and_then(|cs| {
-                cs.iter().find(|c| {
-                    c.get("type").and_then(Value::as_str) == Some("Unavailable")
-                        && c.get("status").and_then(Value::as_str) == Some("True")
-                })
-            })
-            .and_then(|c| c.get("message").and_then(Value::as_str))
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        BackupTarget {
-            url: text("/spec/backupTargetURL").unwrap_or_default(),
-            credential_secret: text("/spec/credentialSecret"),
-            available: object
-                .pointer("/status/available")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            unavailable_reason,
-        }
-    }
-
-    /// `s3`, `nfs`, `cifs`, `azblob`, … (the URL scheme).
-    pub fn scheme(&self) -> &str {
-        self.url.split("://").next().unwrap_or_default()
-    }
-}
 
 /// Whether a backup target of `scheme` needs a credential secret (Longhorn refuses
 /// these without one).

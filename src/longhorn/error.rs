@@ -114,7 +114,7 @@ pub enum Error {
     Cron(#[from] CronError),
     #[error(
         "invalid RecurringJob name {0:?}: use 2 to {max} lower case letters, digits, '-' or '.', starting and ending with a letter or digit, e.g. nightly-system-backup",
-        max = super::recurring::NAME_MAX_LEN
+        max = super::resources::RECURRING_JOB_NAME_MAX_LEN
     )]
     InvalidJobName(String),
     #[error(
@@ -137,7 +137,7 @@ pub enum Error {
     JobNotFound { name: String, namespace: String },
     #[error(
         "recurringjob {name:?} runs task {task}, not {}; this command manages system-backup jobs only",
-        super::recurring::TASK
+        super::resources::TASK_SYSTEM_BACKUP
     )]
     OtherTask { name: String, task: String },
     #[error(

@@ -7,14 +7,13 @@ use kube::api::PostParams;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::backup_target::BackupTarget;
 use super::error::{Error, Result};
 use super::resources::{
     BACKUP_TARGET, DEFAULT_BACKUP_TARGET, DEFAULT_NAMESPACE, GROUP, LonghornKind, SETTING,
     SETTING_CURRENT_VERSION, self_subject_access_reviews,
 };
 use super::version::LonghornVersion;
-use crate::kube::{Collection, Kube, Selector};
+use crate::kube::{Collection, Kube, Selector, object};
 
 /// What a command reads about the install before it acts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -249,4 +248,45 @@ async fn read_version(kube: &Kube, namespace: &str) -> Result<InstalledVersion> 
 async fn read_setting(kube: &Kube, namespace: &str, name: &str) -> Result<Option<String>> {
     let object = kube.get_opt(&SETTING.object(namespace, name)).await?;
     Ok(object.and_then(|o| o.get("value").and_then(Value::as_str).map(str::to_string)))
+}
+
+/// What the plugin reads of BackupTarget `default`.
+#[derive(Debug, Clone)]
+pub struct BackupTarget {
+    pub url: String,
+    pub credential_secret: Option<String>,
+    pub available: bool,
+    pub unavailable_reason: Option<String>,
+}
+
+impl BackupTarget {
+    pub fn from_object(object: Value) -> Self {
+        let text = |p: &str| object::str_at(&object, p).map(str::to_string);
+        let unavailable_reason = object
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| {
+                cs.iter().find(|c| {
+                    c.get("type").and_then(Value::as_str) == Some("Unavailable")
+                        && c.get("status").and_then(Value::as_str) == Some("True")
+                })
+            })
+            .and_then(|c| c.get("message").and_then(Value::as_str))
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
+        BackupTarget {
+            url: text("/spec/backupTargetURL").unwrap_or_default(),
+            credential_secret: text("/spec/credentialSecret"),
+            available: object
+                .pointer("/status/available")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            unavailable_reason,
+        }
+    }
+
+    /// `s3`, `nfs`, `cifs`, `azblob`, … (the URL scheme).
+    pub fn scheme(&self) -> &str {
+        self.url.split("://").next().unwrap_or_default()
+    }
 }

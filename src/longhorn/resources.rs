@@ -150,5 +150,9 @@ pub const DEFAULT_NAMESPACE: &str = "longhorn-system";
 pub const SETTING_CURRENT_VERSION: &str = "current-longhorn-version";
 pub const SETTING_DEFAULT_ENGINE_IMAGE: &str = "default-engine-image";
 pub const SETTING_MAX_RETENTION: &str = "recurring-job-max-retention";
+/// The RecurringJob task this plugin manages.
+pub const TASK_SYSTEM_BACKUP: &str = "system-backup";
+/// The longest RecurringJob name Longhorn accepts.
+pub const RECURRING_JOB_NAME_MAX_LEN: usize = 40;
 /// Where the backup target was set before Longhorn v1.8 (the BackupTarget CR since).
 pub const SETTING_BACKUP_TARGET: &str = "backup-target";

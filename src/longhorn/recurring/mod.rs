@@ -15,16 +15,17 @@ use super::install::{Longhorn, explain_missing};
 use super::resources::{
     GROUP, RECURRING_JOB, SETTING_MAX_RETENTION, SYSTEM_BACKUP, VERSION, labels,
 };
+pub use super::resources::{
+    RECURRING_JOB_NAME_MAX_LEN as NAME_MAX_LEN, TASK_SYSTEM_BACKUP as TASK,
+};
 use super::systembackup::VolumeBackupPolicy;
 use super::version::LonghornVersion;
 use crate::cron::{self, Schedule};
 use crate::kube::{Selector, object};
 
-pub const TASK: &str = "system-backup";
 pub const PARAMETER_POLICY: &str = "volume-backup-policy";
 /// Longhorn's default for `recurring-job-max-retention`.
 pub const DEFAULT_MAX_RETENTION: i64 = 100;
-pub const NAME_MAX_LEN: usize = 40;
 
 pub fn task(job: &Value) -> &str {
     object::str_at(job, "/spec/task").unwrap_or_default()
