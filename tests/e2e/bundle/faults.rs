@@ -114,18 +114,21 @@ async fn interrupted_mid_write_leaves_nothing_behind() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt while it writes: the output's temporary file exists and kinds are being
-    // compressed into their (unlinked) spool files in the same directory.
+    // Interrupt while it writes: the output's temporary file is open and kinds are being
+    // compressed into their spool files in the same directory. All are unlinked
+    // (O_TMPFILE) where the file system allows it; elsewhere the output's is named
+    // `.b.zip.<pid>.<random>.tmp`.
     let started = Instant::now();
     loop {
-        let temporary = files_in(dir.path())
+        let named = files_in(dir.path())
             .iter()
-            .any(|f| f.starts_with(".b.zip."));
-        let spools = open_files_in(child.id(), dir.path())
+            .filter(|f| f.starts_with(".b.zip."))
+            .count();
+        let unlinked = open_files_in(child.id(), dir.path())
             .iter()
             .filter(|f| f.ends_with("(deleted)"))
             .count();
-        if temporary && spools >= 3 {
+        if named + unlinked >= 4 {
             break;
         }
         assert!(
