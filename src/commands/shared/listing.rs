@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::commands::error::{Reported, Result};
+use crate::kube::selector::check_label_selector;
 use crate::kube::{Selector, object};
 use crate::longhorn::Longhorn;
 use crate::longhorn::install::explain_missing;
@@ -25,6 +26,21 @@ pub struct ListOutputArgs {
     /// Label selector to filter on, e.g. -l key=value
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+}
+
+impl ListOutputArgs {
+    /// Refuses, before anything is sent, input the API server would refuse.
+    pub fn check(&self) -> Result<()> {
+        check_selector(self.selector.as_deref())
+    }
+}
+
+/// Refuses a `-l` the API server would refuse, before anything is sent.
+pub fn check_selector(selector: Option<&str>) -> Result<()> {
+    if let Some(selector) = selector {
+        check_label_selector(selector)?;
+    }
+    Ok(())
 }
 
 /// How a kind shows in a table: its headers, the extra `-o wide` headers, and a row.
