@@ -7,6 +7,7 @@
 //! the same accepted texts, limits and float64 arithmetic for fractions.
 
 pub mod flag;
+pub mod proxy;
 
 use std::fmt;
 

@@ -26,23 +26,44 @@ async fn list_with(
     env: &longhorn_ground::Longhorn,
     extra: &[(&str, &str)],
 ) -> (Run, Run) {
+    let ours = list_by(Lister::Plugin, kubeconfig, env, extra).await;
+    let theirs = list_by(Lister::Kubectl, kubeconfig, env, extra).await;
+    (ours, theirs)
+}
+
+/// Who lists the SystemBackups.
+#[derive(Clone, Copy)]
+enum Lister {
+    Plugin,
+    Kubectl,
+}
+
+/// `list` by the plugin, or `kubectl get systembackups.longhorn.io`, with `kubeconfig`.
+async fn list_by(
+    lister: Lister,
+    kubeconfig: &str,
+    env: &longhorn_ground::Longhorn,
+    extra: &[(&str, &str)],
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
     std::fs::write(&path, kubeconfig).unwrap();
-    let args = |head: &str| {
-        vec![
-            "--kubeconfig".to_string(),
-            path.display().to_string(),
-            "-n".into(),
-            env.namespace().to_string(),
-            head.to_string(),
-        ]
-    };
-    let ours = harness::run(harness::binary(), args("list"), extra).await;
-    let mut theirs_args = args("get");
-    theirs_args.push("systembackups.longhorn.io".into());
-    let theirs = harness::run("kubectl", theirs_args, extra).await;
-    (ours, theirs)
+    let mut args = vec![
+        "--kubeconfig".to_string(),
+        path.display().to_string(),
+        "-n".into(),
+        env.namespace().to_string(),
+    ];
+    match lister {
+        Lister::Plugin => {
+            args.push("list".into());
+            harness::run(harness::binary(), args, extra).await
+        }
+        Lister::Kubectl => {
+            args.extend(["get".into(), "systembackups.longhorn.io".into()]);
+            harness::run("kubectl", args, extra).await
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,13 +152,15 @@ async fn proxies_are_used_the_way_kubectl_uses_them() {
     let proxied = kubeconfig_with(&env, |cluster| {
         cluster["proxy-url"] = format!("http://127.0.0.1:{port}").into();
     });
-    let (ours, theirs) = list_with(&proxied, &env, &[]).await;
+    // One at a time, so that each one's tunnels are its own.
+    let theirs = list_by(Lister::Kubectl, &proxied, &env, &[]).await;
     theirs.success();
     let kubectl_tunnels = std::mem::take(&mut *seen.lock().unwrap());
     assert!(
         kubectl_tunnels.contains(&server),
         "kubectl went through the proxy: {kubectl_tunnels:?}"
     );
+    let ours = list_by(Lister::Plugin, &proxied, &env, &[]).await;
     ours.success().stdout_has("proxied");
     let our_tunnels = seen.lock().unwrap().clone();
     assert!(
