@@ -47,7 +47,12 @@ async fn across_restart<T>(
         .expect("the apiserver starts again");
     eprintln!("TIMING restart took {:?}", t.elapsed());
     let r = run.await.expect("the run finished");
-    eprintln!("TIMING run done {:?} after stop: {} {}", t.elapsed(), r.code, r.stderr.trim());
+    eprintln!(
+        "TIMING run done {:?} after stop: {} {}",
+        t.elapsed(),
+        r.code,
+        r.stderr.trim()
+    );
     (r, seen)
 }
 
@@ -73,10 +78,16 @@ fn assert_failed_cleanly(run: &Run, what: &str) {
         .stderr
         .lines()
         .filter(|l| {
-            l.starts_with("error: ") || l.starts_with("Unable to connect") || l.starts_with("Error from server")
+            l.starts_with("error: ")
+                || l.starts_with("Unable to connect")
+                || l.starts_with("Error from server")
         })
         .count();
-    assert_eq!(errors, 1, "{what}: {errors} error lines, not one:\n{}", run.stderr);
+    assert_eq!(
+        errors, 1,
+        "{what}: {errors} error lines, not one:\n{}",
+        run.stderr
+    );
 }
 
 /// `create --wait`: a SystemBackup that existed when the apiserver went down is seen
@@ -120,7 +131,10 @@ async fn create_survives_a_restart() {
             assert!(now.is_none(), "{what}: it failed, yet {name} exists");
         }
     }
-    assert!(rode_out > 0, "no restart came after the SystemBackup was created");
+    assert!(
+        rode_out > 0,
+        "no restart came after the SystemBackup was created"
+    );
 }
 
 /// `delete --all -y`: what it reported deleted is gone, what it did not report is
@@ -143,7 +157,10 @@ async fn delete_survives_a_restart() {
         let reported: Vec<&str> = run
             .stdout
             .lines()
-            .filter_map(|l| l.strip_prefix("systembackup.longhorn.io \"")?.strip_suffix("\" deleted"))
+            .filter_map(|l| {
+                l.strip_prefix("systembackup.longhorn.io \"")?
+                    .strip_suffix("\" deleted")
+            })
             .collect();
         // Longhorn's controller finishes every deletion the apiserver accepted.
         let settled = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -155,20 +172,31 @@ async fn delete_survives_a_restart() {
                 .await
                 .unwrap()
                 .items;
-            if objects.iter().all(|o| o.metadata.deletion_timestamp.is_none()) {
+            if objects
+                .iter()
+                .all(|o| o.metadata.deletion_timestamp.is_none())
+            {
                 break objects;
             }
-            assert!(tokio::time::Instant::now() < settled, "{what}: deletions never finished");
+            assert!(
+                tokio::time::Instant::now() < settled,
+                "{what}: deletions never finished"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         for name in &reported {
             assert!(
-                left.iter().all(|o| o.metadata.name.as_deref() != Some(*name)),
+                left.iter()
+                    .all(|o| o.metadata.name.as_deref() != Some(*name)),
                 "{what}: {name} was reported deleted but exists"
             );
         }
         if run.code == 0 {
-            assert!(left.is_empty(), "{what}: success, yet {} are left", left.len());
+            assert!(
+                left.is_empty(),
+                "{what}: success, yet {} are left",
+                left.len()
+            );
             assert_eq!(reported.len(), names.len(), "{what}: each reported");
         } else {
             assert_failed_cleanly(&run, &what);
@@ -177,7 +205,11 @@ async fn delete_survives_a_restart() {
                 again.failure(1).stderr_has("there are no SystemBackups");
             } else {
                 again.success();
-                assert_eq!(again.stdout.lines().count(), left.len(), "{what}: the rerun reports each");
+                assert_eq!(
+                    again.stdout.lines().count(),
+                    left.len(),
+                    "{what}: the rerun reports each"
+                );
             }
         }
         assert!(harness::system_backups(&env).await.is_empty(), "{what}");
@@ -233,10 +265,21 @@ async fn restore_survives_a_restart() {
         // One restore at a time: wait until this one is over.
         for name in &new {
             let client = env.client().await.unwrap();
-            env.wait_for(&Kind::SystemRestore.api(&client, env.namespace()), name, Duration::from_secs(120), |r| {
-                matches!(r.data["status"]["state"].as_str(), Some("Completed" | "Error"))
-                    && r.metadata.labels.as_ref().is_none_or(|l| !l.contains_key("longhorn.io/system-restore"))
-            })
+            env.wait_for(
+                &Kind::SystemRestore.api(&client, env.namespace()),
+                name,
+                Duration::from_secs(120),
+                |r| {
+                    matches!(
+                        r.data["status"]["state"].as_str(),
+                        Some("Completed" | "Error")
+                    ) && r
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .is_none_or(|l| !l.contains_key("longhorn.io/system-restore"))
+                },
+            )
             .await
             .unwrap();
         }
@@ -250,15 +293,21 @@ async fn restore_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_run_survives_a_restart() {
     let env = dedicated(Options::default()).await;
-    harness::plugin(&env, &["schedule", "create", "nightly", "--cron", "0 3 * * *"])
-        .await
-        .success();
+    harness::plugin(
+        &env,
+        &["schedule", "create", "nightly", "--cron", "0 3 * * *"],
+    )
+    .await
+    .success();
     let client = env.client().await.unwrap();
     let cron_jobs: kube::Api<k8s_openapi::api::batch::v1::CronJob> =
         kube::Api::namespaced(client.clone(), env.namespace());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while cron_jobs.get_opt("nightly").await.unwrap().is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "Longhorn made no CronJob");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Longhorn made no CronJob"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     env.knobs().set_step_delay(Duration::from_millis(300));
@@ -277,7 +326,16 @@ async fn schedule_run_survives_a_restart() {
         let before = jobs().await;
         let (run, during) = across_restart(
             &env,
-            &["schedule", "run", "nightly", "--wait", "--timeout", "2m", "--request-timeout", "30s"],
+            &[
+                "schedule",
+                "run",
+                "nightly",
+                "--wait",
+                "--timeout",
+                "2m",
+                "--request-timeout",
+                "30s",
+            ],
             Duration::from_millis(after_ms),
             async || jobs().await,
         )
@@ -305,9 +363,13 @@ async fn local_upload_ground() -> (Longhorn, S3Server) {
     options.seed.backed_up_every = 0;
     let env = dedicated(options).await;
     let s3 = S3Server::start_with_faults().await.expect("s3s-fs starts");
-    env.use_backup_target(&s3.target_url(), &s3.secret(), Some(s3.object_store().unwrap()))
-        .await
-        .expect("BackupTarget default on S3");
+    env.use_backup_target(
+        &s3.target_url(),
+        &s3.secret(),
+        Some(s3.object_store().unwrap()),
+    )
+    .await
+    .expect("BackupTarget default on S3");
     (env, s3)
 }
 
@@ -346,9 +408,10 @@ async fn local_upload_survives_a_restart_after_the_upload() {
     args.extend(LOCAL_UPLOAD);
     let args = harness::plugin_args(&env, &args);
     let cwd = dir.path().to_path_buf();
-    let run = tokio::spawn(async move {
-        harness::run_in(harness::binary(), args, &[], Some(&cwd)).await
-    });
+    let run =
+        tokio::spawn(
+            async move { harness::run_in(harness::binary(), args, &[], Some(&cwd)).await },
+        );
     s3.faults()
         .wait_until_held(Duration::from_secs(120))
         .await
@@ -387,7 +450,10 @@ async fn local_upload_cut_while_building_leaves_nothing() {
         assert!(stored(&env, &s3, "cut").join("system-backup.cfg").exists());
     } else {
         assert_failed_cleanly(&run, "restart while the bundle was built");
-        assert!(!stored(&env, &s3, "cut").exists(), "a cut build wrote to the store");
+        assert!(
+            !stored(&env, &s3, "cut").exists(),
+            "a cut build wrote to the store"
+        );
         assert!(!out.exists(), "a cut build left its file");
     }
 }

@@ -38,10 +38,13 @@ async fn delete_all_over_500_can_be_interrupted_and_run_again() {
     let api = system_backup_api(&env).await;
     let listed = api.list(&Default::default()).await.unwrap();
     assert!(
-        listed
-            .items
+        listed.items.iter().all(|o| o
+            .metadata
+            .finalizers
+            .as_deref()
+            .unwrap_or_default()
             .iter()
-            .all(|o| o.metadata.finalizers.as_deref().unwrap_or_default().iter().any(|f| f == "longhorn.io")),
+            .any(|f| f == "longhorn.io")),
         "Longhorn's mutator gave every SystemBackup its finalizer"
     );
 
@@ -62,9 +65,11 @@ async fn delete_all_over_500_can_be_interrupted_and_run_again() {
             .collect::<Vec<_>>()
             .join("\n")
     });
-    eventually(Duration::from_secs(120), "a hundred SystemBackups go", || async {
-        remaining(&env).await.len() <= 400
-    })
+    eventually(
+        Duration::from_secs(120),
+        "a hundred SystemBackups go",
+        || async { remaining(&env).await.len() <= 400 },
+    )
     .await;
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -84,19 +89,26 @@ async fn delete_all_over_500_can_be_interrupted_and_run_again() {
 
     // What it left: objects it never reached, and none half-deleted for long
     // (Longhorn's controller finishes what was asked).
-    eventually(Duration::from_secs(60), "no SystemBackup is left terminating", || async {
-        api.list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .all(|o| o.metadata.deletion_timestamp.is_none())
-    })
+    eventually(
+        Duration::from_secs(60),
+        "no SystemBackup is left terminating",
+        || async {
+            api.list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .all(|o| o.metadata.deletion_timestamp.is_none())
+        },
+    )
     .await;
     let left = remaining(&env).await;
     assert!(!left.is_empty() && left.len() < 500, "{} left", left.len());
     for name in &first_deleted {
-        assert!(!left.contains(name), "{name} was reported deleted but exists");
+        assert!(
+            !left.contains(name),
+            "{name} was reported deleted but exists"
+        );
     }
 
     // Run again: it deletes and reports exactly what was left.
@@ -105,10 +117,18 @@ async fn delete_all_over_500_can_be_interrupted_and_run_again() {
     let mut second_deleted = deleted_names(&second.stdout);
     assert_each_once(&second_deleted, "the second run");
     second_deleted.sort();
-    assert_eq!(second_deleted, left, "the second run reports each it deleted");
+    assert_eq!(
+        second_deleted, left,
+        "the second run reports each it deleted"
+    );
     assert!(remaining(&env).await.is_empty());
     let all: BTreeSet<&String> = names.iter().collect();
-    assert!(first_deleted.iter().chain(&second_deleted).all(|n| all.contains(n)));
+    assert!(
+        first_deleted
+            .iter()
+            .chain(&second_deleted)
+            .all(|n| all.contains(n))
+    );
 }
 
 /// `describe` of a SystemBackup whose policy backed up 5,000 volumes lists each volume

@@ -37,7 +37,11 @@ async fn dedicated(options: Options) -> Longhorn {
 
 /// Creates `count` SystemBackups `<prefix>-<i>` (volume backups disabled) through the
 /// API, `concurrency` at a time. Longhorn's mutator gives each its finalizer.
-pub(crate) async fn create_system_backups(env: &Longhorn, prefix: &str, count: usize) -> Vec<String> {
+pub(crate) async fn create_system_backups(
+    env: &Longhorn,
+    prefix: &str,
+    count: usize,
+) -> Vec<String> {
     let client = env.client().await.expect("client");
     let api = Kind::SystemBackup.api(&client, env.namespace());
     let names: Vec<String> = (0..count).map(|i| format!("{prefix}-{i:05}")).collect();
@@ -134,9 +138,9 @@ impl Throttled {
         );
         let mut problems = Vec::new();
         for refused in &throttled {
-            let again = events
-                .iter()
-                .find(|e| e.uri == refused.uri && e.verb == refused.verb && e.received > refused.received);
+            let again = events.iter().find(|e| {
+                e.uri == refused.uri && e.verb == refused.verb && e.received > refused.received
+            });
             match again {
                 Some(again) => {
                     let waited = again.received.duration_since(refused.completed);

@@ -47,7 +47,10 @@ async fn list_of_2000_is_paged_and_streamed_and_backs_off() {
         .filter(|e| e.verb == "list" && e.code == 200 && e.uri.contains("/systembackups"))
         .collect();
     assert_eq!(pages.len(), 4, "pages of 500: {pages:#?}");
-    assert!(pages.iter().all(|p| p.uri.contains("limit=500")), "{pages:#?}");
+    assert!(
+        pages.iter().all(|p| p.uri.contains("limit=500")),
+        "{pages:#?}"
+    );
     assert!(
         pages[1..].iter().all(|p| p.uri.contains("continue=")),
         "{pages:#?}"
@@ -91,16 +94,24 @@ async fn wait_and_delete_all_finish_and_back_off() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     env.knobs().update(|k| k.system_backup_faults.clear());
     let wait = waiting.await.unwrap();
-    wait.success()
-        .stdout_has(&format!("systembackup.longhorn.io/{} condition met", names[0]));
+    wait.success().stdout_has(&format!(
+        "systembackup.longhorn.io/{} condition met",
+        names[0]
+    ));
     assert!(
-        wait.stderr.lines().filter(|l| l.contains(&names[0])).count() >= 2,
+        wait.stderr
+            .lines()
+            .filter(|l| l.contains(&names[0]))
+            .count()
+            >= 2,
         "wait reports the states it sees:\n{}",
         wait.stderr
     );
 
     eprintln!("wait done after {:?}", started.elapsed());
-    let delete = throttled.plugin(&env, dir.path(), &["delete", "--all", "-y"]).await;
+    let delete = throttled
+        .plugin(&env, dir.path(), &["delete", "--all", "-y"])
+        .await;
     eprintln!("delete done after {:?}", started.elapsed());
     throttled.stop_load();
     delete.success();
@@ -113,9 +124,11 @@ async fn wait_and_delete_all_finish_and_back_off() {
             delete.stdout
         );
     }
-    eventually(Duration::from_secs(60), "every SystemBackup is gone", || async {
-        remaining(&env).await.is_empty()
-    })
+    eventually(
+        Duration::from_secs(60),
+        "every SystemBackup is gone",
+        || async { remaining(&env).await.is_empty() },
+    )
     .await;
     throttled.assert_backed_off(16);
 }
@@ -127,8 +140,7 @@ async fn local_on_5000_volumes_finishes_and_backs_off() {
     let mut options = Options::default().volumes(5000);
     options.seed.backed_up_every = 0;
     let env = dedicated(options).await;
-    let mut throttled =
-        Throttled::start(&env, &[longhorn_list_path(&env, "volumes")], 3).await;
+    let mut throttled = Throttled::start(&env, &[longhorn_list_path(&env, "volumes")], 3).await;
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("big.zip");
 
@@ -146,7 +158,10 @@ async fn local_on_5000_volumes_finishes_and_backs_off() {
     );
     let screen = tokio::task::spawn_blocking(move || {
         let mut command = Command::new(crate::harness::binary());
-        command.args(&args).env("NO_COLOR", "1").env("TERM", "xterm");
+        command
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
         let mut session =
             rexpect::session::spawn_command(command, Some(900_000)).expect("spawn on a pty");
         let screen = session.exp_eof().expect("the plugin finishes");

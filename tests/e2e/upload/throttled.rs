@@ -32,8 +32,11 @@ async fn slow_down_is_waited_out_and_the_upload_succeeds() {
     let dir = tempfile::tempdir().unwrap();
 
     // Every write is turned away for five seconds, as a throttling S3 does.
-    s3.faults()
-        .inject(Filter::method("PUT"), Answer::SlowDown, Times::For(Duration::from_secs(5)));
+    s3.faults().inject(
+        Filter::method("PUT"),
+        Answer::SlowDown,
+        Times::For(Duration::from_secs(5)),
+    );
     let run = upload(&env, dir.path(), "patient", &[]).await;
     run.success();
     let zip = dir.path().join("patient.zip");
@@ -84,7 +87,10 @@ async fn a_failing_store_leaves_no_cfg_and_a_later_run_succeeds() {
         std::fs::read_dir(dir.path()).unwrap().count() <= 1,
         "only the bundle itself may stay"
     );
-    assert!(state(&env, "unlucky").await.is_none(), "Longhorn lists nothing");
+    assert!(
+        state(&env, "unlucky").await.is_none(),
+        "Longhorn lists nothing"
+    );
 
     s3.faults().clear();
     let again = upload(&env, dir.path(), "unlucky", &["--force"]).await;

@@ -79,7 +79,10 @@ impl AuditLog {
 
     /// The completed requests of `user`.
     pub fn of(&self, user: &str) -> Vec<AuditEvent> {
-        self.events().into_iter().filter(|e| e.user == user).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e.user == user)
+            .collect()
     }
 }
 
@@ -98,7 +101,8 @@ impl ControlPlane {
                 {"level": "None"},
             ],
         });
-        std::fs::write(&policy, text.to_string()).map_err(plane::io_err("writing the audit policy"))?;
+        std::fs::write(&policy, text.to_string())
+            .map_err(plane::io_err("writing the audit policy"))?;
         let _ = std::fs::remove_file(&log);
         let mut flags: Vec<String> = vec![
             format!("--audit-policy-file={}", policy.display()),
@@ -146,7 +150,9 @@ impl Longhorn {
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(e) => return Err(Error::Kube(format!("binding {THROTTLED_GROUP}: {e}"))),
         }
-        let yaml = self.plane().kubeconfig_with_cert(user, &[THROTTLED_GROUP])?;
+        let yaml = self
+            .plane()
+            .kubeconfig_with_cert(user, &[THROTTLED_GROUP])?;
         let mut config: Value =
             serde_saphyr::from_str(&yaml).map_err(|e| Error::Yaml(e.to_string()))?;
         config["contexts"][0]["context"]["namespace"] = json!(self.namespace());
@@ -175,7 +181,8 @@ impl Load {
         paths: &[String],
         concurrency: usize,
     ) -> Result<Self, Error> {
-        let yaml = std::fs::read_to_string(kubeconfig).map_err(plane::io_err("reading a kubeconfig"))?;
+        let yaml =
+            std::fs::read_to_string(kubeconfig).map_err(plane::io_err("reading a kubeconfig"))?;
         let client = plane::client_from_yaml(&yaml).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicUsize::new(0));

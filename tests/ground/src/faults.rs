@@ -168,8 +168,8 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy in front of `127.0.0.1:<backend>`.
     pub fn start(backend: u16) -> Result<Self, Error> {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").map_err(io_err("binding the fault proxy"))?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(io_err("binding the fault proxy"))?;
         listener
             .set_nonblocking(true)
             .map_err(io_err("binding the fault proxy"))?;
