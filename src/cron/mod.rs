@@ -442,4 +442,6 @@ pub fn time_zone(name: Option<&str>) -> Result<TimeZone, jiff::Error> {
 }
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;

@@ -40,14 +40,16 @@ impl PagedTable {
         for row in rows {
             table.add_row(row);
         }
-        for (width, content) in self.widths.iter_mut().zip(table.column_max_content_widths()) {
+        for (width, content) in self
+            .widths
+            .iter_mut()
+            .zip(table.column_max_content_widths())
+        {
             *width = (*width).max(content);
         }
         for (column, width) in table.column_iter_mut().zip(&self.widths) {
             column.set_padding((0, GAP));
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
-                width + GAP,
-            )));
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width + GAP)));
         }
         table
             .lines()
