@@ -126,6 +126,10 @@ pub enum Problem {
     Traversal(String),
     #[error("entry {0:?} is a symbolic link; a bundle has none, refusing to read this zip")]
     Symlink(String),
+    #[error(
+        "has an entry name more than once (a bundle holds each file once, and which copy a reader takes is up to the reader); refusing to read this zip"
+    )]
+    DuplicateNames,
     #[error("entry {0:?} is encrypted; a bundle is not")]
     Encrypted(String),
     #[error(

@@ -186,8 +186,10 @@ fn assemble(
         bundle.add(&file.kind.path(), file.spool)?;
     }
     bundle.finish()?;
-    let (bytes, sha256) =
-        writer::digest(output.temp_path()).map_err(|e| write_error(&target, e))?;
+    let (bytes, sha256) = output
+        .reader()
+        .and_then(writer::digest)
+        .map_err(|e| write_error(&target, e))?;
     Ok((output, bytes, sha256))
 }
 

@@ -358,10 +358,8 @@ impl BundleWriter {
     }
 }
 
-/// Size and SHA-256 (hex) of a file; Longhorn's cfg checksum is SHA-256.
-pub fn digest(path: &Path) -> io::Result<(u64, String)> {
-    use std::io::Read;
-    let mut file = File::open(path)?;
+/// Size and SHA-256 (hex) of what `file` reads; Longhorn's cfg checksum is SHA-256.
+pub fn digest(mut file: impl io::Read) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; BUFFER];
     let mut total = 0u64;
@@ -527,7 +525,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"abc").unwrap();
-        let (bytes, sha) = digest(&path).unwrap();
+        let (bytes, sha) = digest(File::open(&path).unwrap()).unwrap();
         assert_eq!(bytes, 3);
         assert_eq!(
             sha,

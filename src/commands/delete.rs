@@ -11,8 +11,10 @@ use serde_json::json;
 use super::Context;
 use super::error::Result;
 use super::shared::deletion::{self, Request, Targets};
+use super::shared::listing::check_selector;
 use super::shared::names::system_backup_names;
 use crate::go::HumanDuration;
+use crate::kube::names::check_object_names;
 use crate::longhorn::Reads;
 use crate::longhorn::resources::{SYSTEM_BACKUP, labels};
 
@@ -46,6 +48,8 @@ pub struct DeleteArgs {
 }
 
 pub async fn run(context: &Context, args: &DeleteArgs) -> Result<()> {
+    check_object_names("SystemBackup", &args.names)?;
+    check_selector(args.selector.as_deref())?;
     let longhorn = context.longhorn(Reads::default()).await?;
     let targets = match (&args.selector, args.all) {
         (Some(selector), _) => Targets::Selector(selector),

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::Context;
 use super::error::Result;
 use super::shared::names::system_backup_names;
+use crate::kube::names::check_object_name;
 use crate::longhorn::install::explain_missing;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
@@ -25,6 +26,7 @@ pub struct DescribeArgs {
 }
 
 pub async fn run(context: &Context, args: &DescribeArgs) -> Result<()> {
+    check_object_name("SystemBackup", &args.name)?;
     let longhorn = context.longhorn(Reads::default()).await?;
     let backup = SYSTEM_BACKUP.object(longhorn.namespace(), &args.name);
     let object = longhorn

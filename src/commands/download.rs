@@ -40,6 +40,11 @@ pub struct DownloadArgs {
 
 pub async fn run(context: &Context, args: &DownloadArgs) -> Result<()> {
     check_object_name("SystemBackup", &args.name)?;
+    let location = Location {
+        url_override: args.target.as_deref(),
+        mount_path: args.mount_path.as_deref(),
+    };
+    location.check()?;
     let destination = args
         .output
         .clone()
@@ -51,10 +56,6 @@ pub async fn run(context: &Context, args: &DownloadArgs) -> Result<()> {
         ..Reads::default()
     };
     let longhorn = context.longhorn(reads).await?;
-    let location = Location {
-        url_override: args.target.as_deref(),
-        mount_path: args.mount_path.as_deref(),
-    };
     let (store, _) = store::open_cluster_target(&longhorn, location).await?;
 
     // The CR knows the version; without one (not synced yet), the store does.

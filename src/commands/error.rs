@@ -21,6 +21,8 @@ pub enum Error {
     #[error(transparent)]
     Name(#[from] crate::kube::names::InvalidName),
     #[error(transparent)]
+    Selector(#[from] crate::kube::selector::InvalidSelector),
+    #[error(transparent)]
     Usage(#[from] Usage),
     /// Failures already reported, one line each; this is their summary.
     #[error(transparent)]

@@ -8,6 +8,7 @@ use super::Context;
 use super::error::Result;
 use super::shared::listing::{self, Columns, ListOutputArgs, RowContext, or_none};
 use super::shared::names::system_backup_names;
+use crate::kube::names::check_object_names;
 use crate::longhorn::Reads;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
@@ -30,6 +31,8 @@ pub const COLUMNS: Columns<'static> = Columns {
 };
 
 pub async fn run(context: &Context, args: &ListArgs) -> Result<()> {
+    check_object_names("SystemBackup", &args.names)?;
+    args.output.check()?;
     let longhorn = context.longhorn(Reads::default()).await?;
     let color = context.terminal.color();
     listing::run(

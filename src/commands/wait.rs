@@ -10,6 +10,7 @@ use super::Context;
 use super::error::Result;
 use super::shared::names::system_backup_names;
 use crate::go::HumanDuration;
+use crate::kube::names::check_object_names;
 use crate::longhorn::Reads;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::wait::{Target, Wait, wait_for};
@@ -37,6 +38,7 @@ pub struct WaitArgs {
 }
 
 pub async fn run(context: &Context, args: &WaitArgs) -> Result<()> {
+    check_object_names("SystemBackup", &args.names)?;
     let longhorn = context.longhorn(Reads::default()).await?;
     let target = match args.condition {
         WaitFor::Ready => Target::Ready,

@@ -391,6 +391,14 @@ fn go_lower_eq(text: &str, name: &str) -> bool {
 }
 
 impl Schedule {
+    /// The delay of an `@every` schedule, in whole seconds; `None` for the others.
+    pub fn every_seconds(&self) -> Option<i64> {
+        match self.kind {
+            Kind::Every(seconds) => Some(seconds),
+            Kind::Spec(_) => None,
+        }
+    }
+
     /// Up to `count` runs after `after`, in `tz` (fewer if the schedule stops).
     pub fn next_runs(&self, after: Timestamp, tz: &TimeZone, count: usize) -> Vec<Zoned> {
         let mut runs = Vec::with_capacity(count);
@@ -433,5 +441,7 @@ pub fn time_zone(name: Option<&str>) -> Result<TimeZone, jiff::Error> {
     }
 }
 
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,12 @@
 //! Both follow Go's source (`time/format.go` `ParseDuration`, `strconv/atoi.go`):
 //! the same accepted texts, limits and float64 arithmetic for fractions.
 
+#[cfg(test)]
+mod differential;
 pub mod flag;
+#[cfg(test)]
+pub(crate) mod oracle;
+pub mod proxy;
 
 use std::fmt;
 

@@ -15,6 +15,7 @@ use tower::filter::AsyncFilterLayer;
 use super::api::Kube;
 use super::error::{Error, KubeconfigError, Result};
 use super::exec_auth;
+use crate::go::proxy::ProxyEnvironment;
 
 /// kubectl's cluster flags, as far as the client needs them.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +39,9 @@ impl Kube {
             user: options.user.clone(),
         };
         let kubeconfig = load_kubeconfig(options.kubeconfig.as_deref())?;
+        let cluster_proxy = kubeconfig
+            .as_ref()
+            .and_then(|k| cluster_proxy_url(k, &selection));
         let mut config = match kubeconfig {
             Some(kubeconfig) => {
                 check_selection(&kubeconfig, &selection)?;
@@ -48,6 +52,7 @@ impl Kube {
             // As kubectl: without any kubeconfig, the in-cluster service account.
             None => Config::incluster().map_err(KubeconfigError::NoneFound)?,
         };
+        config.proxy_url = proxy_url(&config.cluster_url, cluster_proxy)?;
         let timeout = options.request_timeout;
         config.read_timeout = timeout;
         config.write_timeout = timeout;
@@ -78,6 +83,54 @@ impl Kube {
         .map_err(|e| Error::from_kube(e, &server))?;
         Ok(Kube::new(client, server))
     }
+}
+
+/// The selected cluster's `proxy-url`, when it has one.
+fn cluster_proxy_url(kubeconfig: &Kubeconfig, selection: &KubeConfigOptions) -> Option<String> {
+    let context_name = selection
+        .context
+        .as_ref()
+        .or(kubeconfig.current_context.as_ref())?;
+    let cluster_name = match &selection.cluster {
+        Some(name) => name.clone(),
+        None => kubeconfig
+            .contexts
+            .iter()
+            .find(|c| &c.name == context_name)?
+            .context
+            .as_ref()?
+            .cluster
+            .clone(),
+    };
+    kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster_name)?
+        .cluster
+        .as_ref()?
+        .proxy_url
+        .clone()
+        .filter(|url| !url.is_empty())
+}
+
+/// The proxy kubectl would use for `server`: the kubeconfig's `proxy-url` for every
+/// request, else the environment's by Go's rule (never for a loopback server, not for
+/// hosts in `NO_PROXY`). kube-rs alone would take `HTTPS_PROXY` for any server and
+/// test `NO_PROXY` against the proxy's address.
+fn proxy_url(server: &http::Uri, cluster_proxy: Option<String>) -> Result<Option<http::Uri>> {
+    let chosen = cluster_proxy.or_else(|| {
+        let scheme = server.scheme_str().unwrap_or("https");
+        let default_port = if scheme == "http" { 80 } else { 443 };
+        ProxyEnvironment::from_env().proxy_for(
+            scheme,
+            server.host().unwrap_or_default(),
+            server.port_u16().unwrap_or(default_port),
+        )
+    });
+    chosen
+        .map(|text| text.parse::<http::Uri>().map_err(KubeconfigError::ProxyUrl))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// Runs the user's credential helper once (see [`exec_auth`]): a client certificate

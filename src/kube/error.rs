@@ -118,6 +118,12 @@ pub enum KubeconfigError {
     #[error("$KUBECONFIG names {}, which does not exist; fix KUBECONFIG or pass --kubeconfig", missing.join(", "))]
     EnvMissing { missing: Vec<String> },
 
+    /// The URL is left out: a proxy URL can carry a password.
+    #[error(
+        "the proxy (the cluster's proxy-url, else HTTPS_PROXY or HTTP_PROXY) is not a valid URL: {0}; write it as http://HOST:PORT"
+    )]
+    ProxyUrl(#[source] http::uri::InvalidUri),
+
     #[error("$KUBECONFIG: {0}")]
     EnvUnreadable(#[source] kube::config::KubeconfigError),
 

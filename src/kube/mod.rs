@@ -8,6 +8,7 @@ pub mod error;
 mod exec_auth;
 pub mod names;
 pub mod object;
+pub mod selector;
 pub mod watch;
 
 pub use api::{Collection, Kube, ObjectRef, Selector};

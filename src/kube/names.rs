@@ -30,6 +30,13 @@ pub fn check_object_name(kind: &'static str, name: &str) -> Result<(), InvalidNa
     }
 }
 
+/// [`check_object_name`] for each of `names`.
+pub fn check_object_names(kind: &'static str, names: &[String]) -> Result<(), InvalidName> {
+    names
+        .iter()
+        .try_for_each(|name| check_object_name(kind, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

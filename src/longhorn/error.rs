@@ -121,9 +121,13 @@ pub enum Error {
     )]
     InvalidJobName(String),
     #[error(
-        "--retain {retain} keeps no backup; give a number from 1 to {max} (the cluster's {SETTING_MAX_RETENTION})"
+        "--retain {0} keeps no backup (Longhorn would keep 1); give a number from 1 to the cluster's {SETTING_MAX_RETENTION} (100 unless changed)"
     )]
-    RetainTooSmall { retain: i64, max: i64 },
+    RetainTooSmall(i64),
+    #[error(
+        "--cron {expr:?} runs every {seconds}s: give @every at least one minute, e.g. \"@every 1h\"; every run makes a full system backup and backs up the volumes"
+    )]
+    EveryTooOften { expr: String, seconds: i64 },
     #[error(
         "--retain {retain} is above the cluster's {SETTING_MAX_RETENTION} ({max}); Longhorn would reject it (retain value should be less than or equal to {max}): give at most {max}, or raise the setting"
     )]

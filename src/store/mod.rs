@@ -40,6 +40,45 @@ pub struct Location<'a> {
     pub mount_path: Option<&'a Path>,
 }
 
+impl Location<'_> {
+    /// Refuses, before anything is sent, what is wrong without asking the cluster: a
+    /// `--mount-path` that is not a directory, a `--target` Longhorn would not take or
+    /// that cannot be reached from here as given.
+    pub fn check(&self) -> Result<()> {
+        if let Some(mount) = self.mount_path {
+            check_mount(mount)?;
+        }
+        if let Some(text) = self.url_override {
+            check_url(&TargetUrl::parse(text)?, self.mount_path)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_mount(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::NotADirectory(dir.to_path_buf()))
+    }
+}
+
+/// What a target URL needs, whoever gave it: a supported scheme, a bucket or container,
+/// and for a share, where it is mounted.
+fn check_url(url: &TargetUrl, mount_path: Option<&Path>) -> Result<()> {
+    let named = url.user.as_deref().is_some_and(|u| !u.is_empty());
+    match url.scheme.as_str() {
+        "s3" if !named => Err(Error::NoBucket(url.display())),
+        "azblob" if !named => Err(Error::NoContainer(url.display())),
+        "nfs" | "cifs" if mount_path.is_none() => Err(Error::NotMounted {
+            url: url.display(),
+            scheme: url.scheme.clone(),
+        }),
+        "s3" | "azblob" | "nfs" | "cifs" | "vfs" => Ok(()),
+        other => Err(Error::UnsupportedScheme(other.to_string())),
+    }
+}
+
 /// Opens the cluster's backup target (or `location`'s URL) with its credential secret.
 /// The second value says whether it is the cluster's own target, the only one
 /// Longhorn lists and syncs from.
@@ -91,6 +130,7 @@ impl Store {
         credentials: &Credentials,
         mount_path: Option<&Path>,
     ) -> Result<Self> {
+        check_url(url, mount_path)?;
         let mut local_root = None;
         let (objects, prefix): (Arc<dyn ObjectStore>, String) = match url.scheme.as_str() {
             "s3" => (
@@ -426,9 +466,7 @@ fn azure(url: &TargetUrl, credentials: &Credentials) -> Result<impl ObjectStore>
 }
 
 fn local_dir(dir: &Path) -> Result<LocalFileSystem> {
-    if !dir.is_dir() {
-        return Err(Error::NotADirectory(dir.to_path_buf()));
-    }
+    check_mount(dir)?;
     LocalFileSystem::new_with_prefix(dir).map_err(|source| Error::UnusableDirectory {
         path: dir.to_path_buf(),
         source,

@@ -34,12 +34,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// Every run is checked for the ground's secrets: no output of any command, at
+    /// any verbosity, in any error, may hold a token, key or store credential.
+    #[track_caller]
     fn from(output: Output) -> Self {
-        Run {
+        let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        };
+        check_secrets(&run);
+        run
     }
 
     #[track_caller]
@@ -102,6 +107,21 @@ impl Run {
             self.stderr
         );
         self
+    }
+}
+
+/// Fails when a run printed a secret the ground made (tests that spawn the plugin
+/// themselves call it on what they read).
+#[track_caller]
+pub fn check_secrets(run: &Run) {
+    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        if let Some(secret) = longhorn_ground::secrets::leaked_in(text) {
+            panic!(
+                "a run printed a secret of the ground on {stream} ({} characters starting {:?}):\n{text}",
+                secret.len(),
+                &secret[..4]
+            );
+        }
     }
 }
 

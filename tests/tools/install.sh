@@ -487,6 +487,22 @@ install_azurite() {
 
 # The cron oracle (tests/oracle/cron): Longhorn's cron parser, robfig/cron v1.2.0, as a
 # small program that writes tests/fixtures/cron-cases.json. Rebuilt when its sources change.
+# The differential oracle (tests/oracle/differential): robfig/cron v1.2.0,
+# time.ParseDuration, backupstore's system-backup URLs and sigs.k8s.io/yaml, answered
+# in batch for the differential tests.
+install_differential_oracle() {
+  local src="$ORACLES/differential" dir="$CACHE/differential-oracle" stamp
+  stamp="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -d' ' -f1)"
+  if is_complete "$dir" "$stamp"; then echo "$dir/differential-oracle"; return; fi
+  need_go
+  log "building the differential oracle (robfig/cron, time, backupstore, sigs.k8s.io/yaml) from the Go module proxy"
+  mkdir -p "$dir"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$dir/differential-oracle" . >&2) \
+    || die "could not build tests/oracle/differential from the Go module proxy"
+  mark_complete "$dir" "$stamp"
+  echo "$dir/differential-oracle"
+}
+
 install_cron_oracle() {
   local here src dir stamp
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -521,10 +537,11 @@ case "${1:-}" in
   s3s-fs) install_s3s_fs ;;
   azurite) install_azurite ;;
   cron-oracle) install_cron_oracle ;;
+  differential-oracle) install_differential_oracle ;;
   bundle-oracle) install_bundle_oracle "${2:-}" ;;
   backupstore-oracle) install_backupstore_oracle "${2:-}" ;;
   longhorn-manager) install_longhorn_manager "${2:-}" ;;
   longhorn-engine) install_longhorn_engine "${2:-}" ;;
   cargo-machete) install_cargo_machete ;;
-  *) die "usage: install.sh kube-apiserver|kube-controller-manager|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|bundle-oracle <version>|backupstore-oracle <version>|longhorn-manager <version>|longhorn-engine <version>|cargo-machete" ;;
+  *) die "usage: install.sh kube-apiserver|kube-controller-manager|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|differential-oracle|bundle-oracle <version>|backupstore-oracle <version>|longhorn-manager <version>|longhorn-engine <version>|cargo-machete" ;;
 esac

@@ -16,13 +16,17 @@ pub(super) struct Entry {
     pub(super) size: u64,
 }
 
-/// Refuses unsafe names, links, encryption and sizes past the caps, using only the
-/// central directory (nothing is decompressed yet).
+/// Refuses unsafe or repeated names, links, encryption and sizes past the caps, using
+/// only the central directory (nothing is decompressed yet).
 pub(super) fn check_entries<R: Read + io::Seek>(
     path: &Path,
     archive: &mut zip::ZipArchive<R>,
     limits: Limits,
 ) -> Result<Vec<Entry>> {
+    // The zip crate keeps one entry per name; another reader may take the other copy.
+    if archive.has_duplicate_names() {
+        return Err(refuse(path, Problem::DuplicateNames).into());
+    }
     let mut entries = Vec::with_capacity(archive.len());
     let mut declared_total = 0u64;
     for index in 0..archive.len() {

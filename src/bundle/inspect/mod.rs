@@ -167,8 +167,9 @@ pub fn inspect_backup(path: &Path, backup: &str, limits: Limits) -> Result<Repor
 
 fn inspect_as(path: &Path, backup: Option<&str>, limits: Limits) -> Result<Report> {
     let file = File::open(path).map_err(|e| refuse(path, Problem::Open(e)))?;
-    let (bytes, sha256) =
-        super::writer::digest(path).map_err(|e| refuse(path, Problem::Read(e)))?;
+    let (bytes, sha256) = File::open(path)
+        .and_then(super::writer::digest)
+        .map_err(|e| refuse(path, Problem::Read(e)))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| refuse(path, Problem::NotAZip(e)))?;
     if archive.len() > limits.max_entries {
         let problem = Problem::TooManyEntries {

@@ -42,6 +42,9 @@ pub(super) async fn run(context: &Context, args: &CreateArgs, local: Local) -> R
         }
         .into());
     }
+    if args.local.upload {
+        location(args).check()?;
+    }
     let request = bundle::Request {
         name: local.name,
         output: local.file,
@@ -102,15 +105,19 @@ pub(super) async fn run(context: &Context, args: &CreateArgs, local: Local) -> R
 
 /// Opens the backup target and checks the name is free there and in the cluster.
 async fn prepare_upload(longhorn: &Longhorn, args: &CreateArgs, name: &str) -> Result<Destination> {
-    let location = Location {
-        url_override: args.local.target.as_deref(),
-        mount_path: args.local.mount_path.as_deref(),
-    };
-    let destination = Destination::prepare(longhorn, name, location).await?;
+    let destination = Destination::prepare(longhorn, name, location(args)).await?;
     if args.wait && !destination.is_cluster_target {
         return Err(Usage::WaitNeedsClusterTarget(destination.store.url.display()).into());
     }
     Ok(destination)
+}
+
+/// Where `--upload` goes: `--target` (else the cluster's), `--mount-path`.
+fn location(args: &CreateArgs) -> Location<'_> {
+    Location {
+        url_override: args.local.target.as_deref(),
+        mount_path: args.local.mount_path.as_deref(),
+    }
 }
 
 /// Uploads the built bundle, with the bytes sent and the rate on a terminal.

@@ -15,6 +15,7 @@ use super::shared::deletion::{self, Request, Targets};
 use super::shared::listing::{self, Columns, ListOutputArgs, RowContext, or_none};
 use super::shared::names::{system_backup_names, system_restore_names};
 use crate::go::HumanDuration;
+use crate::kube::names::{check_object_name, check_object_names};
 use crate::kube::object;
 use crate::longhorn::install::explain_missing;
 use crate::longhorn::resources::SYSTEM_RESTORE;
@@ -113,6 +114,14 @@ pub async fn run(context: &Context, args: &RestoreArgs) -> Result<()> {
     let Some(command) = &args.command else {
         return start::run(context, args).await;
     };
+    match command {
+        RestoreCommand::List(list) => {
+            check_object_names("SystemRestore", &list.names)?;
+            list.output.check()?;
+        }
+        RestoreCommand::Describe(describe) => check_object_name("SystemRestore", &describe.name)?,
+        RestoreCommand::Delete(delete) => check_object_names("SystemRestore", &delete.names)?,
+    }
     let longhorn = context.longhorn(Reads::default()).await?;
     match command {
         RestoreCommand::List(list) => {

@@ -13,6 +13,7 @@ use crate::bundle::inspect::{RestoredContents, restored_contents};
 use crate::commands::Context;
 use crate::commands::error::{Error, Result, Usage};
 use crate::commands::shared::listing::or_none;
+use crate::kube::names::check_object_name;
 use crate::longhorn::backup_target::check_usable;
 use crate::longhorn::resources::SYSTEM_RESTORE;
 use crate::longhorn::restore::EngineImageStep;
@@ -24,6 +25,12 @@ use crate::store::{self, Location, Store, SystemBackupConfig};
 
 pub(super) async fn run(context: &Context, args: &RestoreArgs) -> Result<()> {
     let backup_name = args.backup.as_deref().ok_or(Usage::NoBackupNamed)?;
+    check_object_name("SystemBackup", backup_name)?;
+    Location {
+        url_override: None,
+        mount_path: args.mount_path.as_deref(),
+    }
+    .check()?;
     let reads = Reads {
         version: true,
         backup_target: true,

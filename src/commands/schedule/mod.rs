@@ -135,8 +135,14 @@ pub struct ScheduleRunArgs {
 pub async fn run(context: &Context, command: &ScheduleCommand) -> Result<()> {
     match command {
         ScheduleCommand::Create(args) => create(context, args).await,
-        ScheduleCommand::List(args) => view::list(context, args).await,
-        ScheduleCommand::Describe(args) => view::describe(context, &args.name).await,
+        ScheduleCommand::List(args) => {
+            args.output.check()?;
+            view::list(context, args).await
+        }
+        ScheduleCommand::Describe(args) => {
+            recurring::check_name(&args.name)?;
+            view::describe(context, &args.name).await
+        }
         ScheduleCommand::Set(args) => set(context, args).await,
         ScheduleCommand::Delete(args) => delete(context, args).await,
         ScheduleCommand::Run(args) => run_now(context, args).await,
@@ -146,6 +152,7 @@ pub async fn run(context: &Context, command: &ScheduleCommand) -> Result<()> {
 async fn create(context: &Context, args: &ScheduleCreateArgs) -> Result<()> {
     recurring::check_name(&args.name)?;
     let schedule = recurring::parse_cron(&args.cron)?;
+    recurring::check_retain_floor(args.retain)?;
     let reads = Reads {
         version: true,
         settings: &[SETTING_MAX_RETENTION],
@@ -210,8 +217,12 @@ async fn set(context: &Context, args: &ScheduleSetArgs) -> Result<()> {
     if args.cron.is_none() && args.retain.is_none() && args.volume_backup_policy.is_none() {
         return Err(Usage::NothingToChange.into());
     }
+    recurring::check_name(&args.name)?;
     if let Some(expr) = &args.cron {
         recurring::parse_cron(expr)?;
+    }
+    if let Some(retain) = args.retain {
+        recurring::check_retain_floor(retain)?;
     }
     let longhorn = context.longhorn(Reads::default()).await?;
     let job = recurring::system_backup_job(&longhorn, &args.name).await?;
@@ -247,6 +258,9 @@ async fn set(context: &Context, args: &ScheduleSetArgs) -> Result<()> {
 /// `delete NAME…`: the RecurringJobs go (and with them their CronJobs); the
 /// SystemBackups they made stay, which the prompt and the outcome both say.
 async fn delete(context: &Context, args: &ScheduleDeleteArgs) -> Result<()> {
+    args.names
+        .iter()
+        .try_for_each(|name| recurring::check_name(name))?;
     let longhorn = context.longhorn(Reads::default()).await?;
     let mut kept = Vec::new();
     for name in &args.names {
@@ -285,6 +299,7 @@ async fn delete(context: &Context, args: &ScheduleDeleteArgs) -> Result<()> {
 /// `run NAME`: a Job from Longhorn's CronJob for the RecurringJob, so Longhorn's own
 /// code runs (retention included); with `--wait`, the backup it makes until Ready.
 async fn run_now(context: &Context, args: &ScheduleRunArgs) -> Result<()> {
+    recurring::check_name(&args.name)?;
     let longhorn = context.longhorn(Reads::default()).await?;
     recurring::system_backup_job(&longhorn, &args.name).await?;
     let cron_job = job_run::cron_job(&longhorn, &args.name).await?;

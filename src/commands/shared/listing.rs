@@ -3,15 +3,18 @@
 //! unless exactly one name was asked for), or `-o name`.
 
 use clap::Args;
+use futures::StreamExt;
 use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::commands::error::{Reported, Result};
+use crate::kube::selector::check_label_selector;
 use crate::kube::{Selector, object};
 use crate::longhorn::Longhorn;
 use crate::longhorn::install::explain_missing;
 use crate::longhorn::resources::LonghornKind;
-use crate::output::{self, Format, OutputFormat, table};
+use crate::output::table::{self, PagedTable};
+use crate::output::{self, Format, OutputFormat};
 
 /// Output flags shared by every listing command.
 #[derive(Debug, Clone, Default, Args)]
@@ -25,6 +28,21 @@ pub struct ListOutputArgs {
     /// Label selector to filter on, e.g. -l key=value
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+}
+
+impl ListOutputArgs {
+    /// Refuses, before anything is sent, input the API server would refuse.
+    pub fn check(&self) -> Result<()> {
+        check_selector(self.selector.as_deref())
+    }
+}
+
+/// Refuses a `-l` the API server would refuse, before anything is sent.
+pub fn check_selector(selector: Option<&str>) -> Result<()> {
+    if let Some(selector) = selector {
+        check_label_selector(selector)?;
+    }
+    Ok(())
 }
 
 /// How a kind shows in a table: its headers, the extra `-o wide` headers, and a row.
@@ -155,7 +173,8 @@ pub fn render_table(
     table::render(&headers, rows, no_headers)
 }
 
-/// A list command in one call: fetch, then print.
+/// A list command in one call: fetch, then print; a table or names of every object
+/// are printed page by page as the LIST arrives ([`stream`]).
 pub async fn run(
     longhorn: &Longhorn,
     kind: LonghornKind,
@@ -164,6 +183,15 @@ pub async fn run(
     columns: &Columns<'_>,
     color: bool,
 ) -> Result<()> {
+    let format = Format::from(output.output);
+    if names.is_empty() && (format.is_table() || format == Format::Name) {
+        let context = RowContext {
+            now: Timestamp::now(),
+            wide: format == Format::Wide,
+            color,
+        };
+        return stream(longhorn, kind, output, columns, &context).await;
+    }
     let fetched = fetch(longhorn, kind, names, output.selector.clone()).await?;
     let listing = Listing {
         kind,
@@ -173,6 +201,53 @@ pub async fn run(
         color,
     };
     print(longhorn.namespace(), fetched, &listing)
+}
+
+/// Every object of `kind` (matching `-l`) as a table or names, each LIST page printed
+/// as it arrives: the first rows show while later pages are still being asked for,
+/// and memory holds one page.
+async fn stream(
+    longhorn: &Longhorn,
+    kind: LonghornKind,
+    output: &ListOutputArgs,
+    columns: &Columns<'_>,
+    context: &RowContext,
+) -> Result<()> {
+    let selector = Selector {
+        labels: output.selector.clone(),
+        ..Default::default()
+    };
+    let collection = kind.collection(longhorn.namespace());
+    let pages = longhorn.kube().list_pages(&collection, selector);
+    futures::pin_mut!(pages);
+    let mut headers = columns.headers.to_vec();
+    if context.wide {
+        headers.extend_from_slice(columns.wide_headers);
+    }
+    let mut table = PagedTable::new(&headers, output.no_headers);
+    let names_only = Format::from(output.output) == Format::Name;
+    let mut printed = 0;
+    while let Some(page) = pages.next().await {
+        let mut page = page.map_err(explain_missing(kind))?;
+        let items = match page.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => continue,
+        };
+        if items.is_empty() {
+            continue;
+        }
+        printed += items.len();
+        let text = if names_only {
+            output::render_names(&kind.kind_group(), items.iter().map(object::name))
+        } else {
+            table.page(items.iter().map(|o| (columns.row)(o, context)).collect())
+        };
+        output::stdout(&text)?;
+    }
+    if printed == 0 {
+        eprintln!("{}", output::no_resources_found(longhorn.namespace()));
+    }
+    Ok(())
 }
 
 /// `<none>` for a missing value, as kubectl prints it in tables.

@@ -94,9 +94,21 @@ pub fn changed_spec(
     spec
 }
 
-/// The cron expression, checked as Longhorn checks it (robfig/cron v1.2.0).
+/// The shortest `@every` a job may have. Every run makes a full system backup and
+/// backs up the volumes, so more often is a mistake; 5-field cron cannot go below it.
+pub const MIN_EVERY_SECONDS: i64 = 60;
+
+/// The cron expression, checked as Longhorn checks it (robfig/cron v1.2.0), and
+/// refused when `@every` runs more often than [`MIN_EVERY_SECONDS`].
 pub fn parse_cron(expr: &str) -> Result<Schedule> {
-    Ok(cron::validate(expr)?)
+    let schedule = cron::validate(expr)?;
+    match schedule.every_seconds() {
+        Some(seconds) if seconds < MIN_EVERY_SECONDS => Err(Error::EveryTooOften {
+            expr: expr.to_string(),
+            seconds,
+        }),
+        _ => Ok(schedule),
+    }
 }
 
 /// Longhorn's name rule (`^[a-z0-9][a-z0-9_.-]+$`, at most 40 characters) within
@@ -115,12 +127,19 @@ pub fn check_name(name: &str) -> Result<()> {
     Err(Error::InvalidJobName(name.to_string()))
 }
 
-/// `retain` must be at least 1 (Longhorn would silently raise it) and at most the
-/// cluster's `recurring-job-max-retention` (Longhorn rejects more).
-pub fn check_retain(retain: i64, max: i64) -> Result<()> {
+/// `retain` must be at least 1: Longhorn silently raises 0 to 1 for system-backup
+/// jobs. Checked before anything is sent.
+pub fn check_retain_floor(retain: i64) -> Result<()> {
     if retain < 1 {
-        return Err(Error::RetainTooSmall { retain, max });
+        return Err(Error::RetainTooSmall(retain));
     }
+    Ok(())
+}
+
+/// `retain` must be at least 1 ([`check_retain_floor`]) and at most the cluster's
+/// `recurring-job-max-retention` (Longhorn rejects more).
+pub fn check_retain(retain: i64, max: i64) -> Result<()> {
+    check_retain_floor(retain)?;
     if retain > max {
         return Err(Error::RetainTooLarge { retain, max });
     }
@@ -191,7 +210,7 @@ mod tests {
             check_retain(0, 100)
                 .unwrap_err()
                 .to_string()
-                .contains("from 1 to 100")
+                .contains("give a number from 1")
         );
         assert!(check_retain(-3, 100).is_err());
         assert!(
@@ -267,6 +286,26 @@ mod tests {
             for text in texts {
                 assert!(error.contains(text), "{cron:?}: {error} lacks {text:?}");
             }
+        }
+    }
+
+    #[test]
+    fn every_is_at_least_a_minute() {
+        for too_often in ["@every 0s", "@every 30s", "@every 59s", "@every 59.9s"] {
+            let error = parse_cron(too_often).unwrap_err().to_string();
+            assert!(
+                error.contains("at least one minute") && error.contains("full system backup"),
+                "{error}"
+            );
+        }
+        for ok in [
+            "@every 1m",
+            "@every 60s",
+            "@every 1m0.5s",
+            "@every 12h",
+            "* * * * *",
+        ] {
+            parse_cron(ok).unwrap();
         }
     }
 

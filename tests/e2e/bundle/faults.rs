@@ -115,18 +115,21 @@ async fn interrupted_mid_write_leaves_nothing_behind() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt while it writes: the output's temporary file exists and kinds are being
-    // compressed into their (unlinked) spool files in the same directory.
+    // Interrupt while it writes: the output's temporary file is open and kinds are being
+    // compressed into their spool files in the same directory. All are unlinked
+    // (O_TMPFILE) where the file system allows it; elsewhere the output's is named
+    // `.b.zip.<pid>.<random>.tmp`.
     let started = Instant::now();
     loop {
-        let temporary = files_in(dir.path())
+        let named = files_in(dir.path())
             .iter()
-            .any(|f| f.starts_with(".b.zip."));
-        let spools = open_files_in(child.id(), dir.path())
+            .filter(|f| f.starts_with(".b.zip."))
+            .count();
+        let unlinked = open_files_in(child.id(), dir.path())
             .iter()
             .filter(|f| f.ends_with("(deleted)"))
             .count();
-        if temporary && spools >= 3 {
+        if named + unlinked >= 4 {
             break;
         }
         assert!(
@@ -212,4 +215,45 @@ async fn local_without_longhorn() {
         .one_line_error()
         .stderr_has("Longhorn is not installed");
     assert!(files_in(dir.path()).is_empty());
+}
+
+/// SIGKILL at any moment leaves no partial file: the bundle appears whole (0600) or
+/// not at all, and the next run finds a clean directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_any_moment_leaves_no_partial_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut options = Options::default();
+    options.seed.volumes = 1000;
+    options.seed.backed_up_every = 0;
+    let env = harness::longhorn_with(options).await;
+    let dir = tempfile::tempdir().unwrap();
+    for delay_ms in [30, 120, 300, 600, 1000, 1500, 2500] {
+        let mut child = Command::new(harness::binary())
+            .args(harness::plugin_args(&env, &LOCAL_DISABLED))
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        let files = files_in(dir.path());
+        if status.success() {
+            // It finished before the kill: the bundle is whole and private.
+            assert_eq!(files, ["b.zip"], "after a finished run at {delay_ms} ms");
+            let mode = std::fs::metadata(dir.path().join("b.zip"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the bundle is 0600");
+            assert_eq!(Bundle::read(&dir.path().join("b.zip")).names[0], "b/");
+            std::fs::remove_file(dir.path().join("b.zip")).unwrap();
+        } else {
+            assert!(
+                files.is_empty(),
+                "killed after {delay_ms} ms, the plugin left {files:?}"
+            );
+        }
+    }
 }

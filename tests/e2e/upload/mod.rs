@@ -448,6 +448,7 @@ async fn upload_to_an_nfs_share_needs_its_mount() {
 }
 
 mod faults;
+mod throttled;
 
 /// The cfg names the running manager's git commit, as Longhorn's own upload does
 /// (`meta.GitCommit`): longhorn-manager's CSI deployer annotates the CSI plugin

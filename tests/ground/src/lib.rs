@@ -18,7 +18,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod crds;
+pub mod faults;
 pub mod ground;
 pub mod knobs;
 pub mod longhorn;
@@ -28,6 +30,7 @@ pub mod objects;
 pub mod oracles;
 pub mod pki;
 pub mod plane;
+pub mod secrets;
 pub mod seed;
 pub mod simulator;
 pub mod stores;

@@ -71,9 +71,11 @@ impl Authority {
     fn sign(&self, params: CertificateParams) -> Result<CertPair, Error> {
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
+        let key_pem = key.serialize_pem();
+        crate::secrets::remember(&key_pem);
         Ok(CertPair {
             cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
+            key_pem,
         })
     }
 }
@@ -82,5 +84,7 @@ impl Authority {
 /// verifies with the public half and signs with the private one.
 pub fn signing_key_pair() -> Result<(String, String), Error> {
     let key = KeyPair::generate()?;
-    Ok((key.serialize_pem(), key.public_key_pem()))
+    let private = key.serialize_pem();
+    crate::secrets::remember(&private);
+    Ok((private, key.public_key_pem()))
 }

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::pki::{self, Authority, CertPair};
@@ -39,8 +40,12 @@ pub struct ControlPlane {
     pub kubernetes_version: String,
     users: Vec<TokenUser>,
     authority: Authority,
-    processes: Vec<Child>,
-    watchdog: Option<Watchdog>,
+    /// etcd (the apiserver is apart: tests may stop and restart it).
+    processes: Mutex<Vec<Child>>,
+    apiserver: Mutex<Option<Child>>,
+    /// How the apiserver is started: its binary and flags.
+    apiserver_command: (PathBuf, Vec<String>),
+    watchdog: Mutex<Option<Watchdog>>,
 }
 
 impl ControlPlane {
@@ -73,9 +78,11 @@ impl ControlPlane {
             kubernetes_version: String::new(),
             users: Vec::new(),
             authority: Authority::new("longhorn-ground-ca")?,
-            processes: Vec::new(),
+            processes: Mutex::new(Vec::new()),
+            apiserver: Mutex::new(None),
+            apiserver_command: (apiserver_bin.clone(), Vec::new()),
             // Registered first so that an error below still tears down what started.
-            watchdog: Some(watchdog),
+            watchdog: Mutex::new(Some(watchdog)),
         };
 
         let etcd_port = free_port()?;
@@ -143,56 +150,38 @@ impl ControlPlane {
 
         let port = free_port()?;
         plane.server = format!("https://127.0.0.1:{port}");
-        let apiserver = Command::new(&apiserver_bin)
-            .arg(format!("--etcd-servers={etcd_url}"))
-            .arg(format!("--cert-dir={}", certs.display()))
-            .arg(format!(
-                "--tls-cert-file={}",
-                certs.join("apiserver.crt").display()
-            ))
-            .arg(format!(
+        let apiserver_args: Vec<String> = vec![
+            format!("--etcd-servers={etcd_url}"),
+            format!("--cert-dir={}", certs.display()),
+            format!("--tls-cert-file={}", certs.join("apiserver.crt").display()),
+            format!(
                 "--tls-private-key-file={}",
                 certs.join("apiserver.key").display()
-            ))
-            .arg(format!(
-                "--client-ca-file={}",
-                certs.join("ca.crt").display()
-            ))
-            .arg(format!(
-                "--token-auth-file={}",
-                certs.join("tokens.csv").display()
-            ))
-            .arg(format!("--secure-port={port}"))
-            .arg("--bind-address=127.0.0.1")
-            .arg("--advertise-address=127.0.0.1")
-            .arg("--service-cluster-ip-range=10.0.0.0/24")
-            .arg("--allow-privileged=true")
-            .arg("--disable-admission-plugins=ServiceAccount")
-            .arg("--authorization-mode=RBAC")
-            .arg(format!(
-                "--service-account-issuer=https://127.0.0.1:{port}/"
-            ))
-            .arg(format!(
+            ),
+            format!("--client-ca-file={}", certs.join("ca.crt").display()),
+            format!("--token-auth-file={}", certs.join("tokens.csv").display()),
+            format!("--secure-port={port}"),
+            "--bind-address=127.0.0.1".to_string(),
+            "--advertise-address=127.0.0.1".to_string(),
+            "--service-cluster-ip-range=10.0.0.0/24".to_string(),
+            "--allow-privileged=true".to_string(),
+            "--disable-admission-plugins=ServiceAccount".to_string(),
+            "--authorization-mode=RBAC".to_string(),
+            format!("--service-account-issuer=https://127.0.0.1:{port}/"),
+            format!(
                 "--service-account-key-file={}",
                 certs.join("sa.pub").display()
-            ))
-            .arg(format!(
+            ),
+            format!(
                 "--service-account-signing-key-file={}",
                 certs.join("sa.key").display()
-            ))
-            .arg("--endpoint-reconciler-type=none")
-            .arg("--profiling=false")
-            .arg("--v=0")
-            .stdout(log_file(&dir, "kube-apiserver.log")?)
-            .stderr(log_file(&dir, "kube-apiserver.log")?)
-            .stdin(Stdio::null())
-            .spawn()
-            .map_err(|source| Error::Io {
-                context: format!("starting {}", apiserver_bin.display()),
-                source,
-            })?;
-        plane.track(apiserver)?;
-        if let Err(e) = plane.wait_ready(Duration::from_secs(60)).await {
+            ),
+            "--endpoint-reconciler-type=none".to_string(),
+            "--profiling=false".to_string(),
+            "--v=0".to_string(),
+        ];
+        plane.apiserver_command = (apiserver_bin.clone(), apiserver_args);
+        if let Err(e) = plane.start_apiserver(&[]).await {
             return Err(plane.with_log(e, "kube-apiserver.log"));
         }
         plane.kubernetes_version = version_of(&apiserver_bin)?;
@@ -293,19 +282,68 @@ impl ControlPlane {
         client_from_yaml(&self.kubeconfig_yaml(ADMIN, None)).await
     }
 
-    fn track(&mut self, child: Child) -> Result<(), Error> {
-        if let Some(watchdog) = self.watchdog.as_mut() {
-            watchdog.track(child.id())?;
+    fn watch(&self, pid: u32) -> Result<(), Error> {
+        if let Some(watchdog) = self.watchdog.lock().expect("watchdog lock").as_mut() {
+            watchdog.track(pid)?;
         }
-        self.processes.push(child);
+        Ok(())
+    }
+
+    fn track(&self, child: Child) -> Result<(), Error> {
+        self.watch(child.id())?;
+        self.processes.lock().expect("processes lock").push(child);
         Ok(())
     }
 
     /// The exit status of the first tracked process that is no longer running.
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.processes
+    fn exited(&self) -> Option<std::process::ExitStatus> {
+        let etcd = self
+            .processes
+            .lock()
+            .expect("processes lock")
             .iter_mut()
-            .find_map(|child| child.try_wait().ok().flatten())
+            .find_map(|child| child.try_wait().ok().flatten());
+        etcd.or_else(|| {
+            self.apiserver
+                .lock()
+                .expect("apiserver lock")
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten())
+        })
+    }
+
+    /// Starts kube-apiserver with its usual flags plus `extra` (a later flag wins), and
+    /// waits until it is ready. Tests use it after [`Self::stop_apiserver`], e.g. to
+    /// restart with tiny request limits, on a plane of their own.
+    pub async fn start_apiserver(&self, extra: &[&str]) -> Result<(), Error> {
+        let (bin, args) = &self.apiserver_command;
+        let child = Command::new(bin)
+            .args(args)
+            .args(extra)
+            .stdout(log_file(&self.dir, "kube-apiserver.log")?)
+            .stderr(log_file(&self.dir, "kube-apiserver.log")?)
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|source| Error::Io {
+                context: format!("starting {}", bin.display()),
+                source,
+            })?;
+        self.watch(child.id())?;
+        *self.apiserver.lock().expect("apiserver lock") = Some(child);
+        self.wait_ready(Duration::from_secs(60)).await
+    }
+
+    /// Stops kube-apiserver at once (SIGKILL), as a crash or a node reboot would;
+    /// etcd keeps the data.
+    pub fn stop_apiserver(&self) {
+        let child = self.apiserver.lock().expect("apiserver lock").take();
+        if let Some(mut child) = child {
+            let _ = child.kill();
+            let _ = child.wait();
+            if let Some(watchdog) = self.watchdog.lock().expect("watchdog lock").as_mut() {
+                let _ = watchdog.forget(child.id());
+            }
+        }
     }
 
     fn with_log(&self, error: Error, log: &str) -> Error {
@@ -331,13 +369,20 @@ impl ControlPlane {
 
 impl Drop for ControlPlane {
     fn drop(&mut self) {
-        for child in self.processes.iter_mut().rev() {
+        self.stop_apiserver();
+        for child in self
+            .processes
+            .get_mut()
+            .expect("processes lock")
+            .iter_mut()
+            .rev()
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
         let _ = fs::remove_dir_all(&self.dir);
         // Dropping the watchdog closes its pipe; it finds nothing left to do.
-        self.watchdog.take();
+        self.watchdog.get_mut().expect("watchdog lock").take();
     }
 }
 
@@ -419,7 +464,9 @@ pub(crate) fn write_secret(path: &Path, contents: &str) -> Result<(), Error> {
 }
 
 fn random_token() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    crate::secrets::remember(&token);
+    token
 }
 
 fn version_of(apiserver: &Path) -> Result<String, Error> {
@@ -437,7 +484,7 @@ fn version_of(apiserver: &Path) -> Result<String, Error> {
 
 impl ControlPlane {
     /// Polls etcd's `/health` with a bare HTTP/1.0 request until it answers 200.
-    async fn wait_for_etcd(&mut self, port: u16, timeout: Duration) -> Result<(), Error> {
+    async fn wait_for_etcd(&self, port: u16, timeout: Duration) -> Result<(), Error> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let deadline = Instant::now() + timeout;
         loop {
@@ -470,7 +517,7 @@ impl ControlPlane {
 
 impl ControlPlane {
     /// Polls `/readyz` (readable anonymously) until the apiserver answers `ok`.
-    async fn wait_ready(&mut self, timeout: Duration) -> Result<(), Error> {
+    async fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
         let client = self.client().await?;
         loop {

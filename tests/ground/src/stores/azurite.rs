@@ -45,6 +45,7 @@ impl AzuriteServer {
             .copied()
             .collect();
         let key = base64::engine::general_purpose::STANDARD.encode(key_bytes);
+        crate::secrets::remember(&key);
         let mut command = Command::new(&bin);
         command
             .arg("--blobHost")

@@ -10,6 +10,7 @@ use object_store::ObjectStore;
 
 use super::process::{Server, ServerProcess};
 use super::{S3_REGION, SecretData, install_crypto_provider, make_dir, random_name};
+use crate::faults::FaultProxy;
 use crate::pki::Authority;
 use crate::plane::{free_port, io_err};
 use crate::watchdog::Watchdog;
@@ -20,8 +21,9 @@ use crate::{Error, tools};
 /// and `vfs://<root>/<bucket>` ([`S3Server::vfs_url`]) is the same tree as a
 /// backupstore `vfs` target.
 pub struct S3Server {
-    // First: the proxy stops before the server it fronts.
+    // First: the proxies stop before the server they front.
     tls: Option<TlsProxy>,
+    faults: Option<FaultProxy>,
     process: ServerProcess,
     pub bucket: String,
     pub access_key: String,
@@ -40,6 +42,22 @@ impl S3Server {
         Self::start_with(true).await
     }
 
+    /// Like [`S3Server::start`] behind a [`FaultProxy`] ([`S3Server::faults`]): the
+    /// endpoint is the proxy's, so a test can make the store throttle (`503
+    /// SlowDown`), fail (`500 InternalError`) or hold a request.
+    pub async fn start_with_faults() -> Result<Self, Error> {
+        let mut store = Self::start_with(false).await?;
+        store.faults = Some(FaultProxy::start(store.process.port())?);
+        Ok(store)
+    }
+
+    /// The fault proxy in front of the server (only after [`S3Server::start_with_faults`]).
+    pub fn faults(&self) -> &FaultProxy {
+        self.faults
+            .as_ref()
+            .expect("an S3Server started with start_with_faults")
+    }
+
     async fn start_with(tls: bool) -> Result<Self, Error> {
         let bin = tools::install("s3s-fs", None)?;
         let dir = make_dir("longhorn-ground-s3-")?;
@@ -49,6 +67,7 @@ impl S3Server {
         let port = free_port()?;
         let access_key = random_name("ak");
         let secret_key = uuid::Uuid::new_v4().simple().to_string();
+        crate::secrets::remember(&secret_key);
         let mut command = Command::new(&bin);
         command
             .arg("--host")
@@ -71,6 +90,7 @@ impl S3Server {
         let process = ServerProcess::start(dir, watchdog, server, Duration::from_secs(20)).await?;
         let mut store = S3Server {
             tls: None,
+            faults: None,
             process,
             bucket: random_name("backups"),
             access_key,
@@ -103,11 +123,13 @@ impl S3Server {
         format!("vfs://{}", self.bucket_dir().display())
     }
 
-    /// `http://127.0.0.1:<port>`, or `https://127.0.0.1:<port>` with TLS.
+    /// `http://127.0.0.1:<port>`, or `https://127.0.0.1:<port>` with TLS; the fault
+    /// proxy's when there is one.
     pub fn endpoint(&self) -> String {
-        match &self.tls {
-            Some(proxy) => format!("https://127.0.0.1:{}", proxy.port),
-            None => format!("http://127.0.0.1:{}", self.process.port()),
+        match (&self.tls, &self.faults) {
+            (Some(proxy), _) => format!("https://127.0.0.1:{}", proxy.port),
+            (None, Some(faults)) => faults.endpoint(),
+            (None, None) => format!("http://127.0.0.1:{}", self.process.port()),
         }
     }
 

@@ -1,0 +1,459 @@
+//! The apiserver restarts mid-command (SIGKILL, then started again on the same port
+//! with the same etcd): `create`, `delete`, `restore`, `schedule run` and `create
+//! --local --upload` each either complete once the server is back, or exit non-zero
+//! with one line, and never leave half a change. Each command is run several times
+//! with the restart at a different moment; docs/reliability.md states the rule per
+//! command. Every test has a control plane of its own.
+
+use std::time::Duration;
+
+use kube::api::DynamicObject;
+use longhorn_ground::faults::{Answer, Filter, Times};
+use longhorn_ground::stores::S3Server;
+use longhorn_ground::{Ground, Kind, Longhorn, Options};
+use serde_json::Value;
+
+use crate::harness::{self, Run};
+
+async fn dedicated(options: Options) -> Longhorn {
+    let version = Ground::default_version().expect("a supported LONGHORN_VERSION");
+    Ground::dedicated_with(&version, options)
+        .await
+        .expect("the test ground starts (see docs/testing.md)")
+}
+
+/// How long the apiserver stays down.
+const DOWN: Duration = Duration::from_secs(2);
+
+/// Runs the plugin with `args` and restarts the apiserver under it: killed `after`
+/// the start, started again [`DOWN`] later. `before_stop` runs just before the kill
+/// (what the test wants to know about that moment).
+async fn across_restart<T>(
+    env: &Longhorn,
+    args: &[&str],
+    after: Duration,
+    before_stop: impl AsyncFnOnce() -> T,
+) -> (Run, T) {
+    let args = harness::plugin_args(env, args);
+    let run = tokio::spawn(harness::run(harness::binary(), args, &[]));
+    tokio::time::sleep(after).await;
+    let seen = before_stop().await;
+    let t = std::time::Instant::now();
+    env.plane().stop_apiserver();
+    tokio::time::sleep(DOWN).await;
+    env.plane()
+        .start_apiserver(&[])
+        .await
+        .expect("the apiserver starts again");
+    eprintln!("TIMING restart took {:?}", t.elapsed());
+    let r = run.await.expect("the run finished");
+    eprintln!(
+        "TIMING run done {:?} after stop: {} {}",
+        t.elapsed(),
+        r.code,
+        r.stderr.trim()
+    );
+    (r, seen)
+}
+
+async fn get(env: &Longhorn, kind: Kind, name: &str) -> Option<DynamicObject> {
+    let client = env.client().await.expect("client");
+    kind.api(&client, env.namespace())
+        .get_opt(name)
+        .await
+        .expect("get")
+}
+
+fn state(object: &DynamicObject) -> &str {
+    object.data["status"]["state"].as_str().unwrap_or_default()
+}
+
+/// A failed run: a non-zero exit and one line that says what failed (progress lines
+/// of `--wait` may come before it), not one per object or per retry, and no panic.
+#[track_caller]
+fn assert_failed_cleanly(run: &Run, what: &str) {
+    assert_ne!(run.code, 0, "{what}");
+    run.one_line_error();
+    let errors = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("error: ")
+                || l.starts_with("Unable to connect")
+                || l.starts_with("Error from server")
+        })
+        .count();
+    assert_eq!(
+        errors, 1,
+        "{what}: {errors} error lines, not one:\n{}",
+        run.stderr
+    );
+}
+
+/// `create --wait`: a SystemBackup that existed when the apiserver went down is seen
+/// through to Ready after it is back; a run cut before its POST fails in one line and
+/// leaves no SystemBackup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_survives_a_restart() {
+    let env = dedicated(Options::default()).await;
+    env.knobs().set_step_delay(Duration::from_millis(300));
+    let mut rode_out = 0;
+    for (i, after_ms) in [30u64, 600, 1500].into_iter().enumerate() {
+        let name = format!("across-{i}");
+        let (run, existed) = across_restart(
+            &env,
+            &[
+                "create",
+                &name,
+                "--volume-backup-policy",
+                "disabled",
+                "--wait",
+                "--timeout",
+                "2m",
+                "--request-timeout",
+                "30s",
+            ],
+            Duration::from_millis(after_ms),
+            async || get(&env, Kind::SystemBackup, &name).await.is_some(),
+        )
+        .await;
+        let now = get(&env, Kind::SystemBackup, &name).await;
+        let what = format!("restart {after_ms} ms into create {name}");
+        if existed {
+            run.success();
+            rode_out += 1;
+        }
+        if run.code == 0 {
+            run.stdout_has(&format!("systembackup.longhorn.io/{name} condition met"));
+            assert_eq!(now.as_ref().map(state), Some("Ready"), "{what}");
+        } else {
+            assert_failed_cleanly(&run, &what);
+            assert!(now.is_none(), "{what}: it failed, yet {name} exists");
+        }
+    }
+    assert!(
+        rode_out > 0,
+        "no restart came after the SystemBackup was created"
+    );
+}
+
+/// `delete --all -y`: what it reported deleted is gone, what it did not report is
+/// either gone or untouched (no half-deleted object stays behind), and running it
+/// again deletes and reports the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_survives_a_restart() {
+    let env = dedicated(Options::default()).await;
+    env.knobs().hang_at("");
+    for (round, after_ms) in [40u64, 300].into_iter().enumerate() {
+        let names = crate::load::create_system_backups(&env, &format!("r{round}"), 40).await;
+        let (run, ()) = across_restart(
+            &env,
+            &["delete", "--all", "-y", "--request-timeout", "30s"],
+            Duration::from_millis(after_ms),
+            async || (),
+        )
+        .await;
+        let what = format!("restart {after_ms} ms into delete --all");
+        let reported: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("systembackup.longhorn.io \"")?
+                    .strip_suffix("\" deleted")
+            })
+            .collect();
+        // Longhorn's controller finishes every deletion the apiserver accepted.
+        let settled = tokio::time::Instant::now() + Duration::from_secs(60);
+        let left = loop {
+            let client = env.client().await.unwrap();
+            let objects = Kind::SystemBackup
+                .api(&client, env.namespace())
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items;
+            if objects
+                .iter()
+                .all(|o| o.metadata.deletion_timestamp.is_none())
+            {
+                break objects;
+            }
+            assert!(
+                tokio::time::Instant::now() < settled,
+                "{what}: deletions never finished"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        for name in &reported {
+            assert!(
+                left.iter()
+                    .all(|o| o.metadata.name.as_deref() != Some(*name)),
+                "{what}: {name} was reported deleted but exists"
+            );
+        }
+        if run.code == 0 {
+            assert!(
+                left.is_empty(),
+                "{what}: success, yet {} are left",
+                left.len()
+            );
+            assert_eq!(reported.len(), names.len(), "{what}: each reported");
+        } else {
+            assert_failed_cleanly(&run, &what);
+            let again = harness::plugin(&env, &["delete", "--all", "-y"]).await;
+            if left.is_empty() {
+                again.failure(1).stderr_has("there are no SystemBackups");
+            } else {
+                again.success();
+                assert_eq!(
+                    again.stdout.lines().count(),
+                    left.len(),
+                    "{what}: the rerun reports each"
+                );
+            }
+        }
+        assert!(harness::system_backups(&env).await.is_empty(), "{what}");
+    }
+}
+
+/// `restore BACKUP -y --wait`: a SystemRestore that existed when the apiserver went down
+/// is followed to Completed; a run cut before it fails in one line and starts no
+/// restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_survives_a_restart() {
+    let env = dedicated(Options::default()).await;
+    harness::create_backup(&env, "source", true).await;
+    env.knobs().set_step_delay(Duration::from_millis(300));
+    let mount = env.store_path().display().to_string();
+    for after_ms in [60u64, 700, 1800] {
+        let before = harness::names(&env, "SystemRestore", "systemrestores").await;
+        let (run, during) = across_restart(
+            &env,
+            &[
+                "restore",
+                "source",
+                "-y",
+                "--wait",
+                "--timeout",
+                "2m",
+                "--mount-path",
+                &mount,
+                "--request-timeout",
+                "30s",
+            ],
+            Duration::from_millis(after_ms),
+            async || harness::names(&env, "SystemRestore", "systemrestores").await,
+        )
+        .await;
+        let after = harness::names(&env, "SystemRestore", "systemrestores").await;
+        let what = format!("restart {after_ms} ms into restore");
+        let new: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
+        if during.len() > before.len() {
+            // It was created before the restart: the command follows it to the end.
+            run.success();
+        }
+        if run.code == 0 {
+            assert_eq!(new.len(), 1, "{what}: one SystemRestore");
+            run.stdout_has(&format!("systemrestore.longhorn.io/{} created", new[0]))
+                .stdout_has("condition met");
+            let restore = get(&env, Kind::SystemRestore, new[0]).await.unwrap();
+            assert_eq!(state(&restore), "Completed", "{what}");
+        } else {
+            assert_failed_cleanly(&run, &what);
+            assert!(new.is_empty(), "{what}: it failed, yet it started {new:?}");
+        }
+        // One restore at a time: wait until this one is over.
+        for name in &new {
+            let client = env.client().await.unwrap();
+            env.wait_for(
+                &Kind::SystemRestore.api(&client, env.namespace()),
+                name,
+                Duration::from_secs(120),
+                |r| {
+                    matches!(
+                        r.data["status"]["state"].as_str(),
+                        Some("Completed" | "Error")
+                    ) && r
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .is_none_or(|l| !l.contains_key("longhorn.io/system-restore"))
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await; // restore names have second precision
+    }
+}
+
+/// `schedule run NAME --wait`: a Job that existed when the apiserver went down is
+/// followed to its Ready SystemBackup; a run cut before it fails in one line and makes
+/// no Job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_run_survives_a_restart() {
+    let env = dedicated(Options::default()).await;
+    harness::plugin(
+        &env,
+        &["schedule", "create", "nightly", "--cron", "0 3 * * *"],
+    )
+    .await
+    .success();
+    let client = env.client().await.unwrap();
+    let cron_jobs: kube::Api<k8s_openapi::api::batch::v1::CronJob> =
+        kube::Api::namespaced(client.clone(), env.namespace());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while cron_jobs.get_opt("nightly").await.unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Longhorn made no CronJob"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    env.knobs().set_step_delay(Duration::from_millis(300));
+    let jobs = async || -> Vec<String> {
+        let client = env.client().await.unwrap();
+        kube::Api::<k8s_openapi::api::batch::v1::Job>::namespaced(client, env.namespace())
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|j| j.metadata.name)
+            .collect()
+    };
+    for after_ms in [40u64, 500, 1500] {
+        let before = jobs().await;
+        let (run, during) = across_restart(
+            &env,
+            &[
+                "schedule",
+                "run",
+                "nightly",
+                "--wait",
+                "--timeout",
+                "2m",
+                "--request-timeout",
+                "30s",
+            ],
+            Duration::from_millis(after_ms),
+            async || jobs().await,
+        )
+        .await;
+        let after = jobs().await;
+        let new: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
+        let what = format!("restart {after_ms} ms into schedule run");
+        if during.len() > before.len() {
+            run.success();
+        }
+        if run.code == 0 {
+            assert_eq!(new.len(), 1, "{what}: one Job");
+            run.stdout_has(&format!("job.batch/{} created", new[0]))
+                .stdout_has("condition met");
+        } else {
+            assert_failed_cleanly(&run, &what);
+            assert!(new.is_empty(), "{what}: it failed, yet it made {new:?}");
+        }
+    }
+}
+
+/// An S3 backup target behind a fault proxy on a plane of its own, with 500 volumes.
+async fn local_upload_ground() -> (Longhorn, S3Server) {
+    let mut options = Options::default().volumes(500);
+    options.seed.backed_up_every = 0;
+    let env = dedicated(options).await;
+    let s3 = S3Server::start_with_faults().await.expect("s3s-fs starts");
+    env.use_backup_target(
+        &s3.target_url(),
+        &s3.secret(),
+        Some(s3.object_store().unwrap()),
+    )
+    .await
+    .expect("BackupTarget default on S3");
+    (env, s3)
+}
+
+fn stored(env: &Longhorn, s3: &S3Server, name: &str) -> std::path::PathBuf {
+    s3.bucket_dir().join(format!(
+        "backupstore/system-backups/{}/{name}",
+        env.version().as_str()
+    ))
+}
+
+const LOCAL_UPLOAD: [&str; 7] = [
+    "--local",
+    "--upload",
+    "--volume-backup-policy",
+    "disabled",
+    "--request-timeout",
+    "30s",
+    "-v=0",
+];
+
+/// `create --local --upload`: the apiserver goes down while the cfg is being written
+/// (the store holds that request until the apiserver is dead). The bundle is then
+/// whole in the store, so the command either finishes (Longhorn asked to sync once the
+/// apiserver is back) or fails in one line that says the backup is in the store and
+/// how Longhorn will list it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_upload_survives_a_restart_after_the_upload() {
+    let (env, s3) = local_upload_ground().await;
+    let dir = tempfile::tempdir().unwrap();
+    s3.faults().inject(
+        Filter::method("PUT").path("system-backup.cfg"),
+        Answer::Hold,
+        Times::Always,
+    );
+    let mut args = vec!["create", "held"];
+    args.extend(LOCAL_UPLOAD);
+    let args = harness::plugin_args(&env, &args);
+    let cwd = dir.path().to_path_buf();
+    let run =
+        tokio::spawn(
+            async move { harness::run_in(harness::binary(), args, &[], Some(&cwd)).await },
+        );
+    s3.faults()
+        .wait_until_held(Duration::from_secs(120))
+        .await
+        .expect("the upload reaches its cfg");
+    env.plane().stop_apiserver();
+    s3.faults().release();
+    tokio::time::sleep(DOWN).await;
+    env.plane()
+        .start_apiserver(&[])
+        .await
+        .expect("the apiserver starts again");
+    let run = run.await.unwrap();
+    let cfg = std::fs::read_to_string(stored(&env, &s3, "held").join("system-backup.cfg"))
+        .expect("the cfg was written: the bundle is whole in the store");
+    let cfg: Value = serde_json::from_str(&cfg).unwrap();
+    assert_eq!(cfg["Name"], "held");
+    if run.code == 0 {
+        run.stdout_has("Longhorn asked to sync at");
+    } else {
+        assert_failed_cleanly(&run, "restart while the cfg was written");
+        run.stderr_has("is in the backup target");
+    }
+}
+
+/// `create --local --upload`: a restart while the bundle is built leaves nothing in
+/// the store and no file, or the command rides it out and uploads a whole bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_upload_cut_while_building_leaves_nothing() {
+    let (env, s3) = local_upload_ground().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cut.zip");
+    let mut args = vec!["create", "cut", "-o", out.to_str().unwrap()];
+    args.extend(LOCAL_UPLOAD);
+    let (run, ()) = across_restart(&env, &args, Duration::from_millis(150), async || ()).await;
+    if run.code == 0 {
+        assert!(stored(&env, &s3, "cut").join("system-backup.cfg").exists());
+    } else {
+        assert_failed_cleanly(&run, "restart while the bundle was built");
+        assert!(
+            !stored(&env, &s3, "cut").exists(),
+            "a cut build wrote to the store"
+        );
+        assert!(!out.exists(), "a cut build left its file");
+    }
+}
