@@ -1,5 +1,5 @@
 //! The plugin through real kubectl's plugin lookup, under each name it ships as
-//! (kubectl-plugin-conventions.md §1.3), and usage lines in the form the user typed.
+//! (`kubernetes/kubectl:pkg/cmd/plugin/plugin.go`), and usage lines in the form the user typed.
 
 use std::path::Path;
 

@@ -2,8 +2,8 @@
 //! the archive and the manifest, `validate-krew-manifest` (what krew-index CI runs)
 //! accepts it, `kubectl krew install --manifest --archive` installs it offline into a
 //! temporary KREW_ROOT, and kubectl's own plugin lookup then runs it against the test
-//! ground, under both krew names (kubectl-plugin-conventions.md §1,
-//! test-infrastructure.md §4).
+//! ground, under both krew names (docs/testing.md, "krew, completion and
+//! credentials").
 //!
 //! The archives here are built with `--profile dev` (the binary cargo already built
 //! for these tests): the size-tuned release build takes minutes. The committed
@@ -85,7 +85,8 @@ async fn validate_with_install(manifest: &Path) -> Run {
 }
 
 /// Serves `file` over HTTP on a loopback port and returns its URL: krew downloads
-/// with `http.Get`, which has no `file://` (test-infrastructure.md §4.3).
+/// with `http.Get`, which has no `file://`
+/// (`kubernetes-sigs/krew:internal/download/fetch.go`).
 fn serve(file: &Path) -> String {
     use std::io::{BufRead, BufReader, Write};
     let body = std::fs::read(file).expect("read the archive");
@@ -310,7 +311,7 @@ async fn install_and_run(name: &str, words: &[&str]) {
 
     let receipts = kubectl(&root, &["krew", "list"]).await;
     // `list` and `uninstall` need an index, which an offline install never clones
-    // (test-infrastructure.md §4.2).
+    // (`kubernetes-sigs/krew:internal/index/indexscanner`).
     assert_eq!(receipts.code, 1, "krew list without an index");
     std::fs::create_dir_all(root.join("index/default/.git")).expect("index stand-in");
     kubectl(&root, &["krew", "list"])

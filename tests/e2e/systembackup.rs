@@ -282,7 +282,8 @@ async fn admission_rejections_show_longhorns_text() {
             "admission webhook \"validator.longhorn.io\" denied the request: backup target default is not available",
         );
     } else {
-        // Before v1.10 Longhorn's webhook does not check availability (reference §2.3).
+        // Before v1.10 Longhorn's webhook does not check availability (docs/longhorn-behaviour.md,
+        // "SystemBackup").
         run.success().stdout_has("(server dry run)");
     }
     assert!(system_backups(&env).await.is_empty());
@@ -378,7 +379,8 @@ async fn bad_input_changes_nothing() {
         1,
         "the backup target is not set",
     );
-    // Unsetting the URL makes Longhorn delete every SystemBackup CR (reference §5.3),
+    // Unsetting the URL makes Longhorn delete every SystemBackup CR (docs/longhorn-behaviour.md,
+    // "Backup target"),
     // so only check that the refused create added nothing.
     assert!(!system_backups(&env).await.contains(&"x".to_string()));
 }

@@ -107,7 +107,7 @@ install_etcd() {
 # Longhorn's CRDs from the longhorn-manager module zip. Since v1.9 k8s/crds.yaml is a
 # Helm template: reverse the two template expressions generate_code.sh adds (the
 # lines after `labels:` hold the CRD's own labels, so `labels:` alone is the reverse)
-# (test-infrastructure.md §7.2).
+# (longhorn/longhorn-manager:k8s/generate_code.sh@v1.12.0).
 install_crds() {
   local v="${1:?crds needs a Longhorn version, e.g. v1.12.1}" dir="$CACHE/longhorn-crds-$1"
   if is_complete "$dir"; then echo "$dir/crds.yaml"; return; fi

@@ -13,7 +13,7 @@ fn tricky_data() -> Value {
 }
 
 /// Next to the seed's install: for every selection rule an object it keeps and
-/// objects it drops (longhorn-system-backup.md §4).
+/// objects it drops (docs/longhorn-behaviour.md, "The bundle").
 fn edge_cases(ns: &str, apps: &str) -> Vec<Value> {
     let lh = "longhorn.io/v1beta2";
     let rbac = "rbac.authorization.k8s.io/v1";

@@ -1,5 +1,6 @@
 //! Longhorn's real CRDs, from the longhorn-manager module of the chosen version
-//! (test-infrastructure.md §7.2), applied and waited for `Established`.
+//! (`k8s/crds.yaml`, built by tests/tools/install.sh), applied and waited for
+//! `Established`.
 
 use std::time::{Duration, Instant};
 

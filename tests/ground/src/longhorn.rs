@@ -12,12 +12,12 @@ use crate::crds::SUPPORTED_VERSIONS;
 
 pub const GROUP: &str = "longhorn.io";
 pub const API_VERSION: &str = "longhorn.io/v1beta2";
-/// The finalizer every Longhorn mutator adds (simulator-spec.md §1.4).
+/// The finalizer every Longhorn mutator adds (docs/longhorn-behaviour.md, "Labels").
 pub const FINALIZER: &str = "longhorn.io";
 pub const DEFAULT_BACKUP_TARGET: &str = "default";
 pub const CSI_DRIVER: &str = "driver.longhorn.io";
 
-/// Label keys (longhorn-system-backup.md §1.4).
+/// Label keys (docs/longhorn-behaviour.md, "Labels").
 pub const LABEL_VERSION: &str = "longhorn.io/version";
 pub const LABEL_DELETE_CR_ONLY: &str = "longhorn.io/delete-custom-resource-only";
 pub const LABEL_RECURRING_SYSTEM_BACKUP: &str = "recurring-job.longhorn.io/system-backup";
@@ -148,7 +148,7 @@ impl Kind {
     }
 
     /// Singular lower-case resource, as in lister NotFound texts
-    /// (`backuptarget.longhorn.io "default" not found`, simulator-spec.md §1.4).
+    /// (`backuptarget.longhorn.io "default" not found`).
     pub fn singular(self) -> String {
         self.name().to_lowercase()
     }

@@ -1,5 +1,5 @@
 //! etcd + kube-apiserver started the way envtest starts them
-//! (test-infrastructure.md §3): loopback, free ports, static tokens and client
+//! (`kubernetes-sigs/controller-runtime:pkg/internal/testing/controlplane`): loopback, free ports, static tokens and client
 //! certificates, readiness polled on `/readyz`.
 //!
 //! Teardown covers every exit path. `Drop` kills both processes and removes the

@@ -1,7 +1,8 @@
 //! Object stores for tests: an S3 server (s3s-fs, crates.io) and an Azure Blob server
 //! (Azurite 3.35.0, npm), each started on a free loopback port with a temporary root,
 //! with a bucket/container created, and described the way Longhorn consumes it: the
-//! backup-target URL and the credential Secret's keys (longhorn-system-backup.md §5.5).
+//! backup-target URL and the credential Secret's keys (docs/longhorn-behaviour.md,
+//! "The store").
 //!
 //! MinIO is not used: it is AGPLv3, which the project's package policy rules out
 //! (docs/testing.md, "Object stores").
@@ -77,7 +78,7 @@ pub fn system_backup_key(version: &str, name: &str, file: &str) -> String {
 /// A `system-backup.cfg` as backupstore writes it: `encoding/json` of its `Config`
 /// struct (no tags, so Go field names in declaration order), compact, no trailing
 /// newline; `CreatedAt` in RFC 3339 with nanoseconds; `Checksum` = SHA-256 hex of
-/// the zip (longhorn-system-backup.md §5.2). For tests that play a writer.
+/// the zip (docs/longhorn-behaviour.md, "The store"). For tests that play a writer.
 pub fn system_backup_cfg(
     name: &str,
     version: &str,
