@@ -14,7 +14,7 @@ use super::resources::{
 };
 use super::target_state::BackupTarget;
 use super::version::LonghornVersion;
-use crate::kube::{Collection, Kube, Selector, object};
+use crate::kube::{Collection, Kube, Selector};
 
 /// What a command reads about the install before it acts.
 #[derive(Debug, Clone, Copy, Default)]

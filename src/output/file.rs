@@ -216,6 +216,7 @@ fn commit_unnamed(file: &File, target: &Path, overwrite: bool) -> Result<()> {
 /// Gives an `O_TMPFILE` file the name `target`. The one call std has no safe wrapper
 /// for: std's `hard_link` passes no flags, and linking through `/proc/self/fd/N` needs
 /// `AT_SYMLINK_FOLLOW` (`AT_EMPTY_PATH` instead would need CAP_DAC_READ_SEARCH).
+#[allow(unsafe_code)] // linkat: the one call without a safe wrapper (above).
 fn link_unnamed(file: &File, target: &Path) -> io::Result<()> {
     let source = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
     let target = CString::new(target.as_os_str().as_bytes())?;

@@ -363,13 +363,9 @@ async fn local_upload_ground() -> (Longhorn, S3Server) {
     options.seed.backed_up_every = 0;
     let env = dedicated(options).await;
     let s3 = S3Server::start_with_faults().await.expect("s3s-fs starts");
-    env.use_backup_target(
-        &s3.target_url(),
-        &s3.secret(),
-        Some(s3.object_store().unwrap()),
-    )
-    .await
-    .expect("BackupTarget default on S3");
+    env.use_backup_target(&s3.target_url(), &s3.secret())
+        .await
+        .expect("BackupTarget default on S3");
     (env, s3)
 }
 

@@ -71,8 +71,12 @@ async fn delete_all_over_500_can_be_interrupted_and_run_again() {
         || async { remaining(&env).await.len() <= 400 },
     )
     .await;
-    // SAFETY: signalling the child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Ctrl-C, as a user would press it.
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success(), "kill -INT {}", child.id());
     let status = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()

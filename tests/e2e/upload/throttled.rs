@@ -26,7 +26,7 @@ async fn slow_down_is_waited_out_and_the_upload_succeeds() {
     let s3 = S3Server::start_with_faults().await.expect("s3s-fs starts");
     let env = harness::longhorn().await;
     let target = s3.target_url();
-    env.use_backup_target(&target, &s3.secret(), Some(s3.object_store().unwrap()))
+    env.use_backup_target(&target, &s3.secret())
         .await
         .expect("BackupTarget default on S3");
     let dir = tempfile::tempdir().unwrap();
@@ -66,7 +66,7 @@ async fn a_failing_store_leaves_no_cfg_and_a_later_run_succeeds() {
     let s3 = S3Server::start_with_faults().await.expect("s3s-fs starts");
     let env = harness::longhorn().await;
     let target = s3.target_url();
-    env.use_backup_target(&target, &s3.secret(), Some(s3.object_store().unwrap()))
+    env.use_backup_target(&target, &s3.secret())
         .await
         .expect("BackupTarget default on S3");
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use bytes::Bytes;
 use common::{build_zip, version};
@@ -30,7 +29,6 @@ fn tiny_zip(name: &str) -> Vec<u8> {
         "longhornversion: v1.9.0\n",
     )])
 }
-
 
 /// Runs list / get-config / download (good and corrupted) against one target where
 /// `put(key, bytes)` writes an object.
