@@ -335,8 +335,9 @@ async fn bad_input_creates_nothing() {
             "1 volume(s) are not detached: {volume} (attached); Longhorn restores only with every volume detached"
         )],
     );
-    // A volume whose state is not set yet: Longhorn's webhook wants `detached` too.
-    set_status(&env, Kind::Volume, &volume, json!({"state": null})).await;
+    // A volume whose state is not set yet (a new Volume's status has `state: ""`):
+    // Longhorn's webhook wants `detached` there too.
+    set_status(&env, Kind::Volume, &volume, json!({"state": ""})).await;
     refused(
         &restore(&env, "good", &["-y"]).await,
         &[&format!(
