@@ -12,6 +12,10 @@ use crate::longhorn::{DEFAULT_BACKUP_TARGET, Kind};
 use crate::manager::{Binaries, Layout};
 use crate::seed;
 
+/// How long longhorn-manager may take to judge a backup target: its first check runs
+/// once its informers have synced, which took over 30 s on a loaded 2-core machine.
+const LONGHORN_VERDICT: Duration = Duration::from_secs(120);
+
 impl Longhorn {
     /// The seeded volumes' completed backups: their Backup CRs, and what the engine would
     /// have written to the store, then a sync that pulls their backup volumes.
@@ -71,33 +75,28 @@ impl Longhorn {
     pub(super) async fn wait_for_first_sync(&self, client: &kube::Client) -> Result<(), Error> {
         let reachable = self.knobs.get().store_failure.is_none();
         let api = Kind::BackupTarget.api(client, self.namespace());
-        self.wait_for(
-            &api,
-            DEFAULT_BACKUP_TARGET,
-            Duration::from_secs(30),
-            |target| {
-                let status = target.data.get("status");
-                let available = status
-                    .and_then(|s| s.get("available"))
-                    .and_then(Value::as_bool)
-                    == Some(true);
-                let synced = status
-                    .and_then(|s| s.get("lastSyncedAt"))
-                    .is_some_and(|t| !t.is_null());
-                let refused = status
-                    .and_then(|s| s.get("conditions"))
-                    .and_then(Value::as_array)
-                    .is_some_and(|c| {
-                        c.iter()
-                            .any(|c| c["type"] == "Unavailable" && c["status"] == "True")
-                    });
-                if reachable {
-                    available && synced
-                } else {
-                    refused
-                }
-            },
-        )
+        self.wait_for(&api, DEFAULT_BACKUP_TARGET, LONGHORN_VERDICT, |target| {
+            let status = target.data.get("status");
+            let available = status
+                .and_then(|s| s.get("available"))
+                .and_then(Value::as_bool)
+                == Some(true);
+            let synced = status
+                .and_then(|s| s.get("lastSyncedAt"))
+                .is_some_and(|t| !t.is_null());
+            let refused = status
+                .and_then(|s| s.get("conditions"))
+                .and_then(Value::as_array)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Unavailable" && c["status"] == "True")
+                });
+            if reachable {
+                available && synced
+            } else {
+                refused
+            }
+        })
         .await
         .map(|_| ())
     }
@@ -211,19 +210,14 @@ impl Longhorn {
     ) -> Result<DynamicObject, Error> {
         let client = self.client().await?;
         let api = Kind::BackupTarget.api(&client, self.namespace());
-        self.wait_for(
-            &api,
-            DEFAULT_BACKUP_TARGET,
-            Duration::from_secs(30),
-            |target| {
-                let data = &target.data;
-                let url = data
-                    .pointer("/spec/backupTargetURL")
-                    .and_then(Value::as_str);
-                let available = data.pointer("/status/available").and_then(Value::as_bool);
-                done(url.unwrap_or_default(), available.unwrap_or(false))
-            },
-        )
+        self.wait_for(&api, DEFAULT_BACKUP_TARGET, LONGHORN_VERDICT, |target| {
+            let data = &target.data;
+            let url = data
+                .pointer("/spec/backupTargetURL")
+                .and_then(Value::as_str);
+            let available = data.pointer("/status/available").and_then(Value::as_bool);
+            done(url.unwrap_or_default(), available.unwrap_or(false))
+        })
         .await
     }
 

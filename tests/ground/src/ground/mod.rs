@@ -404,7 +404,7 @@ async fn wait_for_webhooks(client: &kube::Client, namespace: &str) -> Result<(),
         dry_run: true,
         ..Default::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let mutated = api
             .create(&params, &probe("0 0 * * *"))
