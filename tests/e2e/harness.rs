@@ -1,5 +1,5 @@
 //! Runs the real plugin binary against the test ground: a real kube-apiserver with
-//! Longhorn's CRDs and the Longhorn simulator (tests/ground).
+//! Longhorn's CRDs, longhorn-manager's own controllers and webhooks (tests/ground).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Try the plugin without a Longhorn cluster (README "Try it"): builds and starts the
-# test ground (a real kube-apiserver + etcd with Longhorn's CRDs and the Longhorn
-# simulator, seeded with a small install), walks through
+# test ground (a real kube-apiserver + etcd with Longhorn's CRDs, longhorn-manager's own
+# controllers and webhooks for the chosen release, and a simulator for engines and
+# replicas, seeded with a small install), walks through
 #   create → wait → list → describe → local bundle uploaded → inspect → download → delete
 # with the plugin through real kubectl, then keeps the ground up until Ctrl-C and
 # prints the export line to use it from another shell.
@@ -27,10 +28,13 @@ command -v cargo >/dev/null || { echo "try-it.sh: error: cargo is not installed;
 command -v kubectl >/dev/null || { echo "try-it.sh: error: kubectl is not on PATH; install kubectl (https://kubernetes.io/docs/tasks/tools/)" >&2; exit 1; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${KLSB_CACHE:-$HOME/.cache/kubectl-longhorn-systembackup}/target}"
 
-echo "==> Building the control plane from the Go module proxy (cached after the first run)" >&2
+echo "==> Building the control plane and longhorn-manager $version from the Go module proxy (cached after the first run)" >&2
 tests/tools/install.sh etcd >/dev/null
 tests/tools/install.sh kube-apiserver >/dev/null
+tests/tools/install.sh kube-controller-manager >/dev/null
 tests/tools/install.sh crds "$version" >/dev/null
+tests/tools/install.sh longhorn-manager "$version" >/dev/null
+tests/tools/install.sh longhorn-engine "$version" >/dev/null
 echo "==> Building the plugin and the test ground" >&2
 cargo build --locked --quiet --bin kubectl-longhorn-systembackup -p longhorn-ground --bin longhorn-ground
 

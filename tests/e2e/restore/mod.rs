@@ -297,18 +297,27 @@ async fn bad_input_creates_nothing() {
         .failure(2)
         .stderr_has("<BACKUP>");
 
-    // Not Ready: still running, then failed.
-    env.knobs().hang_at("Uploading");
+    // Not Ready: still running, then failed. It waits for its volume backups: Longhorn
+    // starts a Generating goroutine on every reconcile, and two can race on the same zip
+    // (longhorn/longhorn-manager:controller/system_backup_controller.go@v1.8.1), so a
+    // backup held later may end in Error instead.
+    env.knobs().hang_at("CreatingVolumeBackups");
     plugin(
         &env,
-        &["create", "unfinished", "--volume-backup-policy", "disabled"],
+        &["create", "unfinished", "--volume-backup-policy", "always"],
     )
     .await
     .success();
-    wait_state(&env, Kind::SystemBackup, "unfinished", "Uploading").await;
+    wait_state(
+        &env,
+        Kind::SystemBackup,
+        "unfinished",
+        "CreatingVolumeBackups",
+    )
+    .await;
     refused(
         &restore(&env, "unfinished", &["-y"]).await,
-        &["systembackup \"unfinished\" is Uploading, not Ready; wait for it first"],
+        &["systembackup \"unfinished\" is CreatingVolumeBackups, not Ready; wait for it first"],
     );
     env.knobs().clear_faults();
     env.knobs()

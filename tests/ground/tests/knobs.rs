@@ -1,4 +1,4 @@
-//! Knobs that steer the simulator, and environment helpers around it.
+//! Knobs that steer the faults and the simulated engines, and environment helpers around them.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! SystemRestore through the simulated rollout.
+//! SystemRestore through longhorn-manager's own controller and rollout.
 
 use std::time::Duration;
 

@@ -102,21 +102,15 @@ impl Longhorn {
     }
 
     /// Points BackupTarget `default` at `url` with a credential Secret holding
-    /// `secret`, as a user does in the Longhorn UI. Waits until Longhorn finds the target
-    /// available.
+    /// `secret`, as a user does in the Longhorn UI. Waits until Longhorn has synced the
+    /// target since (a refusal may be a check of the settings before, so only a sync
+    /// counts; on the deadline the error shows Longhorn's last refusal).
     pub async fn use_backup_target(
         &self,
         url: &str,
         secret: &crate::stores::SecretData,
     ) -> Result<DynamicObject, Error> {
-        let target = self.point_backup_target(url, secret).await?;
-        if target.data.pointer("/status/available") == Some(&json!(true)) {
-            return Ok(target);
-        }
-        Err(Error::Kube(format!(
-            "Longhorn finds backup target {url} unavailable: {}",
-            unavailable_message(&target)
-        )))
+        self.point(url, secret, false).await
     }
 
     /// Like [`Self::use_backup_target`], but returns once Longhorn has judged the target,
@@ -124,22 +118,30 @@ impl Longhorn {
     ///
     /// A refusal counts once its message differs from the one the target had before:
     /// Longhorn leaves the last refusal in place until its next check, and each check's
-    /// message carries the engine's log time, so an earlier refusal of the same URL is
-    /// never taken for the verdict on the new settings.
+    /// message carries the engine's log time.
     pub async fn point_backup_target(
         &self,
         url: &str,
         secret: &crate::stores::SecretData,
     ) -> Result<DynamicObject, Error> {
-        let since = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+        self.point(url, secret, true).await
+    }
+
+    async fn point(
+        &self,
+        url: &str,
+        secret: &crate::stores::SecretData,
+        refusal_counts: bool,
+    ) -> Result<DynamicObject, Error> {
         use k8s_openapi::api::core::v1::Secret;
         let client = self.client().await?;
-        let earlier_refusal = Kind::BackupTarget
+        let before = Kind::BackupTarget
             .api(&client, self.namespace())
             .get(DEFAULT_BACKUP_TARGET)
             .await
-            .map(|target| unavailable_message(&target))
             .map_err(|e| Error::Kube(e.to_string()))?;
+        let earlier_refusal = unavailable_message(&before);
+        let last_synced = synced_at(&before);
         let secret_name = "backup-target-credential";
         let secrets: Api<Secret> = Api::namespaced(client.clone(), self.namespace());
         let object: Secret = serde_json::from_value(json!({
@@ -165,8 +167,23 @@ impl Longhorn {
             }
             Err(e) => return Err(Error::Kube(e.to_string())),
         }
+        // As Longhorn's API does when a user changes a target (VolumeManager.UpdateBackupTarget,
+        // longhorn/longhorn-manager:manager/engine.go@v1.12.0): ask for a sync. Longhorn syncs
+        // only when that request is after the last sync, both in whole seconds: wait for the
+        // next second if the last sync is in this one.
+        let mut requested = jiff::Timestamp::now();
+        while last_synced.is_some_and(|at| requested.as_second() <= at.as_second()) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            requested = jiff::Timestamp::now();
+        }
+        let since = jiff::Timestamp::from_second(requested.as_second())
+            .map_err(|e| Error::Kube(e.to_string()))?;
         let api = Kind::BackupTarget.api(&client, self.namespace());
-        let patch = json!({"spec": {"backupTargetURL": url, "credentialSecret": secret_name}});
+        let patch = json!({"spec": {
+            "backupTargetURL": url,
+            "credentialSecret": secret_name,
+            "syncRequestedAt": crate::simulator::rfc3339_seconds(requested),
+        }});
         api.patch(
             DEFAULT_BACKUP_TARGET,
             &Default::default(),
@@ -182,16 +199,11 @@ impl Longhorn {
             Duration::from_secs(60),
             |target| {
                 let data = &target.data;
-                let judged_at = |pointer: &str| {
-                    data.pointer(pointer)
-                        .and_then(Value::as_str)
-                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                        .is_some_and(|t| t >= since)
-                };
                 let synced = data.pointer("/status/available") == Some(&json!(true))
-                    && judged_at("/status/lastSyncedAt");
+                    && synced_at(target).is_some_and(|at| at >= since);
                 let refusal = unavailable_message(target);
-                let refused = data.pointer("/status/available") != Some(&json!(true))
+                let refused = refusal_counts
+                    && data.pointer("/status/available") != Some(&json!(true))
                     && refusal.contains(url.trim_end_matches('/'))
                     && refusal != earlier_refusal;
                 data.pointer("/spec/backupTargetURL")
@@ -239,6 +251,15 @@ impl Longhorn {
             .await
             .map_err(|e| Error::Kube(e.to_string()))
     }
+}
+
+/// When Longhorn last synced the target (`status.lastSyncedAt`), if it has.
+fn synced_at(target: &DynamicObject) -> Option<jiff::Timestamp> {
+    target
+        .data
+        .pointer("/status/lastSyncedAt")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
 }
 
 /// The message of the target's Unavailable condition, if it has one that is true.

@@ -360,17 +360,36 @@ impl Longhorn {
     }
 }
 
+impl Longhorn {
+    /// `<plane directory>-<namespace>`: unique even when two planes hold the same
+    /// namespace (a restore onto a fresh cluster).
+    fn log_name(&self) -> String {
+        let plane = self
+            .dir
+            .ancestors()
+            .nth(2)
+            .and_then(|p| p.file_name())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{plane}-{}", self.namespace())
+    }
+}
+
 impl Drop for Longhorn {
     fn drop(&mut self) {
         let Some(manager) = &self.manager else { return };
         let kept = || {
             manager
-                .keep_log(self.namespace())
+                .keep_log(&self.log_name())
                 .map(|p| format!(" (whole log kept at {})", p.display()))
                 .unwrap_or_default()
         };
         if std::thread::panicking() {
-            eprintln!("--- {}{} ---", self.manager_log(), kept());
+            let exited = manager
+                .exit_status()
+                .map(|status| format!(" (longhorn-manager had exited: {status})"))
+                .unwrap_or_default();
+            eprintln!("--- {}{}{exited} ---", self.manager_log(), kept());
         } else if let Some(status) = manager.exit_status() {
             let (log, kept) = (self.manager_log(), kept());
             panic!("longhorn-manager exited while the test ran ({status}){kept}; {log}");
