@@ -62,7 +62,16 @@ pub fn ask(requests: &[Value]) -> Vec<Value> {
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", oracle.display()));
     let mut stdin = child.stdin.take().expect("stdin");
-    let lines: Vec<String> = requests.iter().map(Value::to_string).collect();
+    // U+2028 and U+2029 escaped, as Go's encoding/json writes them: sigs.k8s.io/yaml
+    // reads the JSON as YAML, where a raw one is a line break that folds what follows.
+    let lines: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            r.to_string()
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029")
+        })
+        .collect();
     let writer = std::thread::spawn(move || {
         for line in lines {
             writeln!(stdin, "{line}").expect("write to the oracle");

@@ -5,16 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kube::Config;
 use kube::client::ClientBuilder;
 use kube::config::{ExecConfig, KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use secrecy::SecretString;
 use tower::buffer::BufferLayer;
 use tower::filter::AsyncFilterLayer;
+use tower::retry::RetryLayer;
 
 use super::api::Kube;
 use super::error::{Error, KubeconfigError, Result};
 use super::exec_auth;
+use super::throttle::{self, ThrottleLayer};
 use crate::go::proxy::ProxyEnvironment;
 
 /// kubectl's cluster flags, as far as the client needs them.
@@ -70,17 +72,19 @@ impl Kube {
             Some(exec) => exec_credential(&mut config, exec).await?,
             None => None,
         };
+        // kube-rs's retry sits above the throttle, so that the throttle sees every 429.
+        config.default_retry = false;
+        let builder = ClientBuilder::try_from(config)
+            .map_err(|e| Error::from_kube(e, &server))?
+            // Retries and the filter clone the service they wrap; a buffer makes
+            // kube's stack cloneable.
+            .with_layer(&BufferLayer::new(64))
+            .with_layer(&ThrottleLayer::new())
+            .with_layer(&RetryLayer::new(throttle::retry_policy()));
         let client = match token {
-            None => Client::try_from(config),
-            // The filter clones the service it wraps; a buffer makes kube's stack cloneable.
-            Some(token) => ClientBuilder::try_from(config).map(|builder| {
-                builder
-                    .with_layer(&BufferLayer::new(64))
-                    .with_layer(&AsyncFilterLayer::new(token))
-                    .build()
-            }),
-        }
-        .map_err(|e| Error::from_kube(e, &server))?;
+            None => builder.build(),
+            Some(token) => builder.with_layer(&AsyncFilterLayer::new(token)).build(),
+        };
         Ok(Kube::new(client, server))
     }
 }

@@ -9,6 +9,7 @@ mod exec_auth;
 pub mod names;
 pub mod object;
 pub mod selector;
+mod throttle;
 pub mod watch;
 
 pub use api::{Collection, Kube, ObjectRef, Selector};

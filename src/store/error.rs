@@ -155,6 +155,17 @@ pub enum Error {
         "backup target: the downloaded zip does not match its system-backup.cfg (sha256 {actual}, expected {expected}); nothing was written"
     )]
     ChecksumMismatch { actual: String, expected: String },
+    /// The bundle and its cfg are in the store; only asking Longhorn to sync failed
+    /// (e.g. the API server went away). Longhorn finds it at its next poll anyway.
+    #[error(
+        "system backup {name} is in the backup target ({location}), but asking Longhorn to sync failed: {source}; Longhorn lists it after its next poll of the backup target, or run kubectl longhorn systembackup sync once the cluster answers"
+    )]
+    SyncNotRequested {
+        name: String,
+        location: String,
+        #[source]
+        source: Box<crate::longhorn::Error>,
+    },
     /// An upload that failed after the bundle was built: the bundle is kept.
     #[error("{source}; the bundle is kept in {} (retry with --force)", kept.display())]
     UploadFailed {

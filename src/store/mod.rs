@@ -19,7 +19,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 pub use config::SystemBackupConfig;
 pub use credentials::Credentials;
@@ -363,11 +363,18 @@ impl Store {
 
 /// A few quick retries: an unreachable or misconfigured target is reported in
 /// seconds, not after object_store's default three minutes.
+/// Ten retries within 30 s, the waits growing from half a second (object_store's
+/// jittered backoff): a few seconds of `503 SlowDown` are waited out, and a wrong
+/// endpoint is still reported within half a minute.
 fn retry_config() -> RetryConfig {
     RetryConfig {
-        max_retries: 3,
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            base: 2.0,
+        },
+        max_retries: 10,
         retry_timeout: Duration::from_secs(30),
-        ..RetryConfig::default()
     }
 }
 

@@ -88,15 +88,25 @@ impl Destination {
             self.store.remove_incomplete(leftover, bundle.name).await?;
         }
         self.store.upload(bundle.zip, &config, progress).await?;
+        let location = self
+            .store
+            .url
+            .system_backup_url(bundle.version, bundle.name);
         let sync_requested_at = match self.is_cluster_target {
-            true => Some(backup_target::request_sync(longhorn).await?.requested_at),
+            true => Some(
+                backup_target::request_sync(longhorn)
+                    .await
+                    .map_err(|source| Error::SyncNotRequested {
+                        name: bundle.name.to_string(),
+                        location: location.clone(),
+                        source: Box::new(source),
+                    })?
+                    .requested_at,
+            ),
             false => None,
         };
         Ok(Uploaded {
-            location: self
-                .store
-                .url
-                .system_backup_url(bundle.version, bundle.name),
+            location,
             checksum: config.checksum,
             sync_requested_at,
         })

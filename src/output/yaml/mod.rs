@@ -15,6 +15,8 @@
 //! ([`style::is_simple_plain`]) that skips the analysis; a bundle of thousands of
 //! objects is written at the speed of the zip that compresses it.
 
+#[cfg(test)]
+mod differential;
 mod order;
 mod resolve;
 mod style;
@@ -26,6 +28,15 @@ use serde_json::{Map, Value};
 use order::sorted_keys;
 use resolve::number;
 use style::{Style, analyze, is_break, is_printable, is_simple_plain, requested_style, select};
+
+/// The longest key go-yaml writes as a simple key (`key: value`); a longer one, or one
+/// with a line break, is written `? key` / `: value` (emitterc.go `check_simple_key`).
+const MAX_SIMPLE_KEY_BYTES: usize = 128;
+
+/// Whether `key` can be a simple key.
+fn is_simple_key(key: &str) -> bool {
+    key.len() <= MAX_SIMPLE_KEY_BYTES && (is_simple_plain(key) || !analyze(key).multiline)
+}
 
 /// go-yaml's `best_width` and `best_indent`.
 const BEST_WIDTH: usize = 80;
@@ -130,7 +141,6 @@ struct Emitter {
     whitespace: bool,
     /// Only indentation so far on this line.
     indention: bool,
-    open_ended: bool,
 }
 
 impl Emitter {
@@ -140,17 +150,15 @@ impl Emitter {
             column: 0,
             whitespace: true,
             indention: true,
-            open_ended: false,
         }
     }
 
-    /// Document end, then stream end ("..." after a kept final line break).
+    /// Document end, then stream end. go-yaml writes no `...` after a kept final line
+    /// break (`|+`): its `write_indicator` clears the open-ended flag as the chomping
+    /// indicator is written (go-yaml/yaml:emitterc.go@v2.4.0), and documents here are
+    /// objects, never a plain scalar at the root, the other way to set it.
     fn end_document(&mut self) {
         self.write_indent(0);
-        if self.open_ended {
-            self.indicator("...", true, false, false);
-            self.write_indent(0);
-        }
     }
 
     fn push_char(&mut self, c: char) {
@@ -232,9 +240,26 @@ impl Emitter {
             parent + INDENT
         };
         for key in sorted_keys(map) {
-            self.key(key, indent);
-            self.node(&map[key.as_str()], indent, Context::MapValue);
+            let value = &map[key.as_str()];
+            if is_simple_key(key) {
+                self.key(key, indent);
+                self.node(value, indent, Context::MapValue);
+            } else {
+                self.complex_entry(key, value, indent);
+            }
         }
+    }
+
+    /// `? KEY` then `: VALUE`, for a key that cannot be a simple one: the key is a
+    /// scalar like any value (folded, literal if it has line breaks), and the value
+    /// starts on the `:` line, a sequence indented like a sequence item's.
+    fn complex_entry(&mut self, key: &str, value: &Value, indent: usize) {
+        self.write_indent(indent);
+        self.indicator("?", true, false, true);
+        self.scalar(key, requested_style(key), indent, Context::MapValue);
+        self.write_indent(indent);
+        self.indicator(":", true, false, true);
+        self.node(value, indent, Context::Item);
     }
 
     fn sequence(&mut self, items: &[Value], parent: usize, context: Context) {
@@ -360,9 +385,13 @@ impl Emitter {
     fn double_quoted(&mut self, value: &str, indent: usize, allow_breaks: bool) {
         self.indicator("\"", true, false, false);
         let chars: Vec<char> = value.chars().collect();
+        // go-yaml's `is_bom` reads the value's first bytes whatever the position it is
+        // asked about (go-yaml/yaml:yamlprivateh.go@v2.4.0), so after a leading byte
+        // order mark every character is escaped.
+        let escape_all = value.starts_with('\u{FEFF}');
         let mut spaces = false;
         for (i, &c) in chars.iter().enumerate() {
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+            if escape_all || !is_printable(c) || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
                     '\0' => self.put('0'),
@@ -426,7 +455,6 @@ impl Emitter {
         if value.starts_with([' ', '\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
             self.indicator(&INDENT.to_string(), false, false, false);
         }
-        self.open_ended = false;
         let chars: Vec<char> = value.chars().collect();
         let chomp = match chars.as_slice() {
             [] => Some('-'),
@@ -437,9 +465,6 @@ impl Emitter {
         };
         if let Some(chomp) = chomp {
             self.indicator(&chomp.to_string(), false, false, false);
-            if chomp == '+' {
-                self.open_ended = true;
-            }
         }
         self.put_break();
         self.indention = true;

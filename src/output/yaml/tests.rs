@@ -84,7 +84,9 @@ fn long_strings_fold_past_column_80() {
 fn multi_line_text_is_a_literal_block() {
     assert_eq!(yaml(json!({"k": "a\nb"})), "k: |-\n  a\n  b\n");
     assert_eq!(yaml(json!({"k": "a\nb\n"})), "k: |\n  a\n  b\n");
-    assert_eq!(yaml(json!({"k": "a\n\n"})), "k: |+\n  a\n\n...\n");
+    // No `...` after a kept final line break, as go-yaml v2.4 writes it (found by the
+    // differential test, src/output/yaml/differential.rs).
+    assert_eq!(yaml(json!({"k": "a\n\n"})), "k: |+\n  a\n\n");
     assert_eq!(yaml(json!({"k": " a\nb"})), "k: |2-\n   a\n  b\n");
     assert_eq!(yaml(json!({"k": "a \nb"})), "k: \"a \\nb\"\n");
 }
