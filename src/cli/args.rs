@@ -13,6 +13,7 @@ use crate::commands::download::DownloadArgs;
 use crate::commands::inspect::InspectArgs;
 use crate::commands::list::ListArgs;
 use crate::commands::restore::RestoreArgs;
+use crate::commands::retry::RetryArgs;
 use crate::commands::schedule::ScheduleCommand;
 use crate::commands::sync::SyncArgs;
 use crate::commands::wait::WaitArgs;
@@ -102,6 +103,8 @@ pub enum Command {
     /// Delete SystemBackups and, unless --keep-remote, their copy in the backup target
     #[command(alias = "rm")]
     Delete(DeleteArgs),
+    /// Retry a failed SystemBackup: a new one with its spec and labels (NAME-retry-N)
+    Retry(RetryArgs),
     /// Recurring system backups: RecurringJobs (recurringjobs.longhorn.io) of task system-backup
     #[command(visible_alias = "recurringjob", subcommand)]
     Schedule(ScheduleCommand),

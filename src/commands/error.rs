@@ -79,6 +79,12 @@ pub enum Usage {
     NothingToChange,
     #[error("name the SystemBackup to restore from")]
     NoBackupNamed,
+    #[error("--name {0} is the failed backup's own name; give the retry a new one")]
+    RetrySameName(String),
+    #[error(
+        "--replace deletes systembackup {0:?} once the retry is Ready: pass -y to confirm when not on a terminal"
+    )]
+    ReplaceNeedsYes(String),
     #[error("cancelled; nothing was {0}")]
     Cancelled(&'static str),
     #[error("no {kind}s in namespace {namespace} match -l {selector}; nothing was deleted")]

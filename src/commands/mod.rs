@@ -11,6 +11,7 @@ pub mod error;
 pub mod inspect;
 pub mod list;
 pub mod restore;
+pub mod retry;
 pub mod schedule;
 pub mod shared;
 pub mod sync;

@@ -108,9 +108,17 @@ pub enum Error {
     #[error("{0} was deleted while waiting for it")]
     DeletedWhileWaiting(String),
     #[error(
-        "{object} failed: {message} (Longhorn does not retry a failed system backup; create a new one)"
+        "{object} failed: {message} (Longhorn does not retry a failed system backup; retry it with: kubectl longhorn systembackup retry {name})"
     )]
-    BackupFailed { object: String, message: String },
+    BackupFailed {
+        object: String,
+        name: String,
+        message: String,
+    },
+    #[error(
+        "systembackup {name:?} is {state}, not Error; only a failed system backup can be retried"
+    )]
+    NotFailed { name: String, state: String },
 
     // RecurringJobs.
     #[error(transparent)]

@@ -12,6 +12,7 @@ pub mod manager;
 pub mod recurring;
 pub mod resources;
 pub mod restore;
+pub mod retry;
 pub mod systembackup;
 pub mod target_state;
 pub mod target_url;

@@ -67,6 +67,7 @@ pub async fn wait_for(kube: &Kube, wait: Wait<'_>) -> Result<Option<Value>> {
                     // Longhorn's Error state is terminal (no retry): report the condition.
                     STATE_ERROR => Step::Fail(Error::BackupFailed {
                         object: shown.clone(),
+                        name: name.to_string(),
                         message: sb::error_message(found)
                             .unwrap_or("no error message was recorded")
                             .to_string(),

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bundle;
+mod care;
 mod completion;
 mod harness;
 mod hostile;

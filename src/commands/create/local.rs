@@ -5,11 +5,12 @@
 
 use std::path::PathBuf;
 
-use super::{CreateArgs, WaitFlags, wait_ready};
+use super::CreateArgs;
 use crate::bundle::inspect::unbacked_warning;
 use crate::bundle::{self, Outcome};
 use crate::commands::Context;
 use crate::commands::error::{Result, Usage};
+use crate::commands::shared::created::{WaitFlags, wait_ready};
 use crate::longhorn::resources::SETTING_DEFAULT_ENGINE_IMAGE;
 use crate::longhorn::wait::Target;
 use crate::longhorn::{Longhorn, Reads};

@@ -8,18 +8,18 @@ mod local;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde_json::Value;
 
 use super::error::{Result, Usage};
+use super::shared::created::{WaitFlags, print_created, wait_ready};
 use super::{Context, DryRun};
 use crate::go::HumanDuration;
 use crate::kube::api::post_params;
 use crate::kube::names::check_object_name;
+use crate::longhorn::Reads;
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup::{self as sb, VolumeBackupPolicy};
-use crate::longhorn::wait::{Target, Wait, wait_for};
-use crate::longhorn::{Longhorn, Reads};
-use crate::output::{self, Format, OutputFormat, Terminal, prompt};
+use crate::longhorn::wait::Target;
+use crate::output::{Format, OutputFormat, Terminal, prompt};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -158,36 +158,6 @@ pub async fn run(context: &Context, args: &CreateArgs) -> Result<()> {
     Ok(())
 }
 
-/// How `--wait` waits and reports.
-struct WaitFlags {
-    timeout: HumanDuration,
-    format: Format,
-    live: bool,
-}
-
-/// `--wait`: until SystemBackup `name` is Ready, then kubectl's `condition met`.
-async fn wait_ready(
-    longhorn: &Longhorn,
-    name: &str,
-    target: Target,
-    uid: Option<&str>,
-    flags: &WaitFlags,
-) -> Result<()> {
-    let wait = Wait {
-        namespace: longhorn.namespace(),
-        name,
-        target,
-        uid,
-        timeout: flags.timeout.as_limit(),
-        live: flags.live,
-    };
-    wait_for(longhorn.kube(), wait).await?;
-    if flags.format == Format::Table {
-        output::stdout(&output::condition_met(&SYSTEM_BACKUP.kind_group(), name))?;
-    }
-    Ok(())
-}
-
 /// `-o` may carry one format and (with --local) one file.
 pub fn split_output(targets: &[OutputTarget]) -> Result<(Format, Option<PathBuf>)> {
     let mut format = None;
@@ -233,17 +203,4 @@ fn name_and_policy(terminal: Terminal, args: &CreateArgs) -> Result<(String, Vol
         }
     };
     Ok((name, policy))
-}
-
-/// kubectl's `created` line, or the object in the `-o` format.
-fn print_created(object: &Value, format: Format, suffix: &str) -> Result<()> {
-    let name = sb::name(object);
-    let text = match format {
-        Format::Json | Format::Yaml => output::render_objects(vec![object.clone()], true, format)?,
-        Format::Name => output::render_names(&SYSTEM_BACKUP.kind_group(), [name]),
-        Format::Table | Format::Wide => {
-            format!("{} created{suffix}\n", SYSTEM_BACKUP.named(name))
-        }
-    };
-    Ok(output::stdout(&text)?)
 }

@@ -1,7 +1,9 @@
 //! What several verbs do the same way, as kubectl does it: list and get
-//! ([`listing`]), delete with a confirmation ([`deletion`]), and complete the names of
-//! objects live from the cluster ([`names`]).
+//! ([`listing`]), delete with a confirmation ([`deletion`]), report and wait for a
+//! created SystemBackup ([`created`]), and complete the names of objects live from the
+//! cluster ([`names`]).
 
+pub mod created;
 pub mod deletion;
 pub mod listing;
 pub mod names;
