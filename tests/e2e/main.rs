@@ -6,6 +6,7 @@ mod completion;
 mod harness;
 mod invocation;
 mod krew;
+mod longhorn_rules;
 mod prompts;
 mod restore;
 mod schedule;

@@ -21,8 +21,65 @@ use crate::prompts::answer;
 const WAIT: Duration = Duration::from_secs(60);
 const LABEL: &str = "recurring-job.longhorn.io/system-backup";
 
+/// Every class of cron error robfig/cron v1.2.0 makes, and what the plugin's refusal
+/// says about each (pointing at the field).
+pub(crate) const BAD_CRONS: [(&str, &[&str]); 20] = [
+    ("", &["is empty; expected 5 fields"]),
+    ("0 2 * *", &["found 4"]),
+    ("0 0 0 * * *", &["found 6; there is no seconds field"]),
+    ("0 25 * * *", &["hour field \"25\" is out of range (0-23)"]),
+    ("60 * * * *", &["minute field \"60\""]),
+    ("0 0 32 * *", &["day-of-month field \"32\""]),
+    (
+        "0 0 * * 7",
+        &["day-of-week field \"7\"", "7 is not allowed"],
+    ),
+    (
+        "0 22-2 * * *",
+        &["hour field", "use a list such as 22-23,0-2"],
+    ),
+    (
+        "*/0 * * * *",
+        &["minute field", "a step must be a positive number"],
+    ),
+    ("0 0 * * 1/x", &["day-of-week field"]),
+    ("0 0 1-2-3 * *", &["day-of-month field"]),
+    ("0 0 * foo *", &["month field \"foo\""]),
+    ("0 0 * mon *", &["day names go in the day-of-week field"]),
+    ("0 0 * * funday", &["day-of-week field \"funday\""]),
+    ("@fortnightly", &["@fortnightly"]),
+    ("@Daily", &["descriptors are lower-case: \"@daily\""]),
+    (
+        "@every 1d",
+        &["@every duration \"1d\" has the unknown unit \"d\""],
+    ),
+    ("@every 5", &["@every"]),
+    (
+        "TZ=UTC 0 2 * * *",
+        &["time-zone prefix \"TZ=UTC\" is not supported"],
+    ),
+    (
+        "CRON_TZ=Europe/Berlin 0 2 * * *",
+        &["time-zone prefix \"CRON_TZ=Europe/Berlin\" is not supported"],
+    ),
+];
+
+/// RecurringJob names the plugin refuses: upper case, an underscore, too short, a dash at
+/// either end, over 40 characters.
+pub(crate) fn bad_names() -> [String; 6] {
+    [
+        "Nightly",
+        "has_underscore",
+        "x",
+        "-lead",
+        "trail-",
+        &"a".repeat(41),
+    ]
+    .map(str::to_string)
+}
+
 /// The version under test when it has the system-backup task, else v1.9.0.
-fn task_version() -> String {
+pub(crate) fn task_version() -> String {
     let version = Ground::default_version().expect("a supported LONGHORN_VERSION");
     if Version::parse(&version).expect("a version").at_least(9) {
         version
@@ -626,47 +683,7 @@ async fn bad_input_changes_nothing() {
             .await
         }
     };
-    // Every class of cron error robfig/cron v1.2.0 makes, pointing at the field.
-    for (cron, texts) in [
-        ("", &["is empty; expected 5 fields"][..]),
-        ("0 2 * *", &["found 4"]),
-        ("0 0 0 * * *", &["found 6; there is no seconds field"]),
-        ("0 25 * * *", &["hour field \"25\" is out of range (0-23)"]),
-        ("60 * * * *", &["minute field \"60\""]),
-        ("0 0 32 * *", &["day-of-month field \"32\""]),
-        (
-            "0 0 * * 7",
-            &["day-of-week field \"7\"", "7 is not allowed"],
-        ),
-        (
-            "0 22-2 * * *",
-            &["hour field", "use a list such as 22-23,0-2"],
-        ),
-        (
-            "*/0 * * * *",
-            &["minute field", "a step must be a positive number"],
-        ),
-        ("0 0 * * 1/x", &["day-of-week field"]),
-        ("0 0 1-2-3 * *", &["day-of-month field"]),
-        ("0 0 * foo *", &["month field \"foo\""]),
-        ("0 0 * mon *", &["day names go in the day-of-week field"]),
-        ("0 0 * * funday", &["day-of-week field \"funday\""]),
-        ("@fortnightly", &["@fortnightly"]),
-        ("@Daily", &["descriptors are lower-case: \"@daily\""]),
-        (
-            "@every 1d",
-            &["@every duration \"1d\" has the unknown unit \"d\""],
-        ),
-        ("@every 5", &["@every"]),
-        (
-            "TZ=UTC 0 2 * * *",
-            &["time-zone prefix \"TZ=UTC\" is not supported"],
-        ),
-        (
-            "CRON_TZ=Europe/Berlin 0 2 * * *",
-            &["time-zone prefix \"CRON_TZ=Europe/Berlin\" is not supported"],
-        ),
-    ] {
+    for (cron, texts) in BAD_CRONS {
         let run = create(cron, "1").await;
         expect(&run, 1, texts);
         run.stderr_has(&format!("invalid cron expression {cron:?}"));
@@ -708,14 +725,7 @@ async fn bad_input_changes_nothing() {
         2,
         &["--cron <EXPR>"],
     );
-    for name in [
-        "Nightly",
-        "has_underscore",
-        "x",
-        "-lead",
-        "trail-",
-        &"a".repeat(41),
-    ] {
+    for name in &bad_names() {
         expect(
             &plugin(
                 &env,
