@@ -9,6 +9,7 @@ mod hostile;
 mod invocation;
 mod krew;
 mod load;
+mod longhorn_rules;
 mod offline;
 mod prompts;
 mod restarts;

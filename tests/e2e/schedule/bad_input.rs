@@ -85,14 +85,7 @@ async fn bad_input_changes_nothing() {
         2,
         &["--cron <EXPR>"],
     );
-    for name in [
-        "Nightly",
-        "has_underscore",
-        "x",
-        "-lead",
-        "trail-",
-        &"a".repeat(41),
-    ] {
+    for name in &bad_names() {
         expect(
             &plugin(
                 &env,

@@ -21,8 +21,49 @@ use crate::prompts::answer;
 pub(super) const WAIT: Duration = Duration::from_secs(60);
 pub(super) const LABEL: &str = "recurring-job.longhorn.io/system-backup";
 
+/// One cron expression of every class robfig/cron v1.2.0 refuses (the plugin's message
+/// for each is a unit test of src/cron), and `@every` below a minute, which the plugin
+/// refuses and Longhorn does not (tests/e2e/longhorn_rules.rs holds both to Longhorn).
+pub(crate) const BAD_CRONS: [&str; 21] = [
+    "",
+    "0 2 * *",
+    "0 0 0 * * *",
+    "0 25 * * *",
+    "60 * * * *",
+    "0 0 32 * *",
+    "0 0 * * 7",
+    "0 22-2 * * *",
+    "*/0 * * * *",
+    "0 0 * * 1/x",
+    "0 0 1-2-3 * *",
+    "0 0 * foo *",
+    "0 0 * mon *",
+    "0 0 * * funday",
+    "@fortnightly",
+    "@Daily",
+    "@every 1d",
+    "@every 5",
+    "TZ=UTC 0 2 * * *",
+    "CRON_TZ=Europe/Berlin 0 2 * * *",
+    "@every 30s",
+];
+
+/// RecurringJob names the plugin refuses: upper case, an underscore, too short, a dash at
+/// either end, over 40 characters.
+pub(crate) fn bad_names() -> [String; 6] {
+    [
+        "Nightly",
+        "has_underscore",
+        "x",
+        "-lead",
+        "trail-",
+        &"a".repeat(41),
+    ]
+    .map(str::to_string)
+}
+
 /// The version under test when it has the system-backup task, else v1.9.0.
-pub(super) fn task_version() -> String {
+pub(crate) fn task_version() -> String {
     let version = Ground::default_version().expect("a supported LONGHORN_VERSION");
     if Version::parse(&version).expect("a version").at_least(9) {
         version
