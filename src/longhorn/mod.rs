@@ -14,6 +14,8 @@ pub mod resources;
 pub mod restore;
 pub mod systembackup;
 pub mod target_url;
+#[cfg(test)]
+mod target_url_differential;
 pub mod version;
 pub mod volume_backups;
 pub mod wait;
