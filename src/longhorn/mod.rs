@@ -16,6 +16,8 @@ pub mod retry;
 pub mod systembackup;
 pub mod target_state;
 pub mod target_url;
+#[cfg(test)]
+mod target_url_differential;
 pub mod version;
 pub mod volume_backups;
 pub mod wait;
