@@ -13,6 +13,7 @@ pub mod recurring;
 pub mod resources;
 pub mod restore;
 pub mod retry;
+pub mod status;
 pub mod systembackup;
 pub mod target_state;
 pub mod target_url;

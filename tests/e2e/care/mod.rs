@@ -1,7 +1,8 @@
-//! Commands that go past what Longhorn offers: retrying a failed
-//! SystemBackup.
+//! Commands that go past what Longhorn offers: retrying a failed SystemBackup and a
+//! summary of the namespace.
 
 mod retry;
+mod status;
 
 use longhorn_ground::Longhorn;
 use serde_json::{Value, json};
