@@ -7,6 +7,7 @@
 pub mod backup_target;
 pub mod error;
 pub mod events;
+pub mod force_delete;
 pub mod install;
 pub mod manager;
 pub mod recurring;

@@ -1,6 +1,7 @@
-//! Commands that go past what Longhorn offers: retrying a failed SystemBackup and a
-//! summary of the namespace.
+//! Commands that go past what Longhorn offers: retrying a failed SystemBackup, a
+//! summary of the namespace, and ending a deletion that never ends.
 
+mod force_delete;
 mod retry;
 mod status;
 
