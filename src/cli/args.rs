@@ -15,6 +15,7 @@ use crate::commands::list::ListArgs;
 use crate::commands::restore::RestoreArgs;
 use crate::commands::retry::RetryArgs;
 use crate::commands::schedule::ScheduleCommand;
+use crate::commands::status::StatusArgs;
 use crate::commands::sync::SyncArgs;
 use crate::commands::wait::WaitArgs;
 use crate::go::{HumanDuration, parse_request_timeout};
@@ -103,6 +104,8 @@ pub enum Command {
     /// Delete SystemBackups and, unless --keep-remote, their copy in the backup target
     #[command(alias = "rm")]
     Delete(DeleteArgs),
+    /// The namespace's system backups at a glance: target, last backup, schedules, runs, errors
+    Status(StatusArgs),
     /// Retry a failed SystemBackup: a new one with its spec and labels (NAME-retry-N)
     Retry(RetryArgs),
     /// Recurring system backups: RecurringJobs (recurringjobs.longhorn.io) of task system-backup

@@ -2,7 +2,7 @@
 //! lists what goes. Longhorn deletes the copy in the backup target too unless the CR
 //! carries `longhorn.io/delete-custom-resource-only` (docs/longhorn-behaviour.md,
 //! "Labels"), which `--keep-remote` sets before deleting: Longhorn reads it while
-//! deleting.
+//! deleting. `--force` ends a deletion Longhorn does not finish (`shared::force`).
 
 use clap::Args;
 use clap_complete::engine::ArgValueCompleter;
@@ -11,6 +11,7 @@ use serde_json::json;
 use super::Context;
 use super::error::Result;
 use super::shared::deletion::{self, Request, Targets};
+use super::shared::force::{self, ForceRequest};
 use super::shared::listing::check_selector;
 use super::shared::names::system_backup_names;
 use crate::go::HumanDuration;
@@ -45,12 +46,25 @@ pub struct DeleteArgs {
     /// How long --wait waits
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub timeout: HumanDuration,
+    /// For a SystemBackup whose deletion never ends (stuck in Deleting): remove Longhorn's
+    /// finalizer, so it goes without Longhorn's cleanup. Asks first, loudly (-y skips), then
+    /// says what may remain in the backup target and how to remove it
+    #[arg(long, conflicts_with_all = ["all", "selector", "keep_remote"])]
+    pub force: bool,
 }
 
 pub async fn run(context: &Context, args: &DeleteArgs) -> Result<()> {
     check_object_names("SystemBackup", &args.names)?;
     check_selector(args.selector.as_deref())?;
     let longhorn = context.longhorn(Reads::default()).await?;
+    if args.force {
+        let request = ForceRequest {
+            kind: SYSTEM_BACKUP,
+            names: &args.names,
+            yes: args.yes,
+        };
+        return force::run(&longhorn, context.terminal, request).await;
+    }
     let targets = match (&args.selector, args.all) {
         (Some(selector), _) => Targets::Selector(selector),
         (None, true) => Targets::All,

@@ -14,6 +14,7 @@ pub mod restore;
 pub mod retry;
 pub mod schedule;
 pub mod shared;
+pub mod status;
 pub mod sync;
 pub mod wait;
 

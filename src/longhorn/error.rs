@@ -120,6 +120,15 @@ pub enum Error {
     )]
     NotFailed { name: String, state: String },
 
+    #[error(
+        "{object} is not being deleted, so there is no finalizer to force: delete it first (kubectl longhorn systembackup {verb} {name}), and use --force only when that never ends"
+    )]
+    NotBeingDeleted {
+        object: String,
+        name: String,
+        verb: &'static str,
+    },
+
     // RecurringJobs.
     #[error(transparent)]
     Cron(#[from] CronError),

@@ -38,7 +38,8 @@ fn written(event: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-fn last_seen(event: &Value) -> &str {
+/// When the event was last seen (RFC 3339), from whichever time field it has.
+pub fn last_seen(event: &Value) -> &str {
     [
         "/lastTimestamp",
         "/eventTime",

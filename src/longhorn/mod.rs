@@ -7,12 +7,14 @@
 pub mod backup_target;
 pub mod error;
 pub mod events;
+pub mod force_delete;
 pub mod install;
 pub mod manager;
 pub mod recurring;
 pub mod resources;
 pub mod restore;
 pub mod retry;
+pub mod status;
 pub mod systembackup;
 pub mod target_state;
 pub mod target_url;

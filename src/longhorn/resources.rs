@@ -147,6 +147,9 @@ pub mod annotations {
     pub const CSI_VERSION: &str = "driver.longhorn.io/version";
 }
 
+/// The finalizer Longhorn's mutating webhook puts on its objects; the controller removes
+/// it once its cleanup is done (docs/longhorn-behaviour.md, "Labels").
+pub const FINALIZER: &str = "longhorn.io";
 /// The backup target every system backup uses (docs/longhorn-behaviour.md, "Backup target").
 pub const DEFAULT_BACKUP_TARGET: &str = "default";
 pub const DEFAULT_NAMESPACE: &str = "longhorn-system";

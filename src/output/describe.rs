@@ -24,6 +24,22 @@ impl Describe {
         self
     }
 
+    /// Aligned `key: value` lines whose values may have several lines: the first on
+    /// the key's line, the others below it at the values' column.
+    pub fn multi_fields(&mut self, fields: &[(&str, Vec<String>)]) -> &mut Self {
+        let width = fields.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
+        for (key, lines) in fields {
+            let key = format!("{key}:");
+            let mut lines = lines.iter();
+            let first = lines.next().map(String::as_str).unwrap_or_default();
+            self.text.push_str(&format!("{key:<width$}  {first}\n"));
+            for line in lines {
+                self.text.push_str(&format!("{:width$}  {line}\n", ""));
+            }
+        }
+        self
+    }
+
     /// A heading line (`Status:`) at `indent`.
     pub fn heading(&mut self, indent: usize, title: &str) -> &mut Self {
         self.text.push_str(&format!("{:indent$}{title}:\n", ""));

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::Context;
 use super::error::Result;
 use super::shared::deletion::{self, Request, Targets};
+use super::shared::force::{self, ForceRequest};
 use super::shared::listing::{self, Columns, ListOutputArgs, RowContext, or_none};
 use super::shared::names::{system_backup_names, system_restore_names};
 use crate::go::HumanDuration;
@@ -86,6 +87,10 @@ pub struct RestoreDeleteArgs {
     /// Don't ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// For a SystemRestore whose deletion never ends: remove Longhorn's finalizer, so it goes
+    /// without Longhorn's cleanup (asks first, loudly; -y skips)
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub const COLUMNS: Columns<'static> = Columns {
@@ -137,6 +142,14 @@ pub async fn run(context: &Context, args: &RestoreArgs) -> Result<()> {
             .await
         }
         RestoreCommand::Describe(describe) => describe_restore(&longhorn, &describe.name).await,
+        RestoreCommand::Delete(delete) if delete.force => {
+            let request = ForceRequest {
+                kind: SYSTEM_RESTORE,
+                names: &delete.names,
+                yes: delete.yes,
+            };
+            force::run(&longhorn, context.terminal, request).await
+        }
         RestoreCommand::Delete(delete) => {
             let request = Request {
                 kind: SYSTEM_RESTORE,

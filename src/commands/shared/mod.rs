@@ -1,9 +1,11 @@
 //! What several verbs do the same way, as kubectl does it: list and get
-//! ([`listing`]), delete with a confirmation ([`deletion`]), report and wait for a
+//! ([`listing`]), delete with a confirmation ([`deletion`]),
+//! end a deletion Longhorn does not finish ([`force`]), report and wait for a
 //! created SystemBackup ([`created`]), and complete the names of objects live from the
 //! cluster ([`names`]).
 
 pub mod created;
 pub mod deletion;
+pub mod force;
 pub mod listing;
 pub mod names;

@@ -1,7 +1,9 @@
-//! Commands that go past what Longhorn offers: retrying a failed
-//! SystemBackup.
+//! Commands that go past what Longhorn offers: retrying a failed SystemBackup, a
+//! summary of the namespace, and ending a deletion that never ends.
 
+mod force_delete;
 mod retry;
+mod status;
 
 use longhorn_ground::Longhorn;
 use serde_json::{Value, json};

@@ -8,18 +8,10 @@
 //! audit log shows when the plugin came back. docs/reliability.md lists what each
 //! test proves.
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use futures::StreamExt;
-use kube::api::{Api, DynamicObject, PostParams};
 use longhorn_ground::audit::{AuditEvent, AuditLog, Load};
-use longhorn_ground::{Ground, Kind, Longhorn, Options};
-use serde_json::json;
-
-use crate::harness::{self, Run};
+use longhorn_ground::{Ground, Longhorn, Options};
 
 mod many;
 mod throttled;
@@ -33,38 +25,6 @@ async fn dedicated(options: Options) -> Longhorn {
     Ground::dedicated_with(&version, options)
         .await
         .expect("the test ground starts (see docs/testing.md)")
-}
-
-/// Creates `count` SystemBackups `<prefix>-<i>` (volume backups disabled) through the
-/// API, `concurrency` at a time. Longhorn's mutator gives each its finalizer.
-pub(crate) async fn create_system_backups(
-    env: &Longhorn,
-    prefix: &str,
-    count: usize,
-) -> Vec<String> {
-    let client = env.client().await.expect("client");
-    let api = Kind::SystemBackup.api(&client, env.namespace());
-    let names: Vec<String> = (0..count).map(|i| format!("{prefix}-{i:05}")).collect();
-    futures::stream::iter(names.clone())
-        .map(|name| {
-            let api = api.clone();
-            async move {
-                let object: DynamicObject = serde_json::from_value(json!({
-                    "apiVersion": "longhorn.io/v1beta2",
-                    "kind": "SystemBackup",
-                    "metadata": {"name": name},
-                    "spec": {"volumeBackupPolicy": "disabled"},
-                }))
-                .expect("a SystemBackup");
-                api.create(&PostParams::default(), &object)
-                    .await
-                    .unwrap_or_else(|e| panic!("creating {name}: {e}"));
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
-    names
 }
 
 /// An environment whose apiserver now throttles, with the plugin's kubeconfig and a
@@ -112,10 +72,6 @@ impl Throttled {
         ];
         full.extend(args.iter().map(|a| a.to_string()));
         full
-    }
-
-    async fn plugin(&self, env: &Longhorn, dir: &Path, args: &[&str]) -> Run {
-        harness::run_in(harness::binary(), self.args(env, args), &[], Some(dir)).await
     }
 
     /// Stops the load generator (the apiserver still throttles).
@@ -182,69 +138,6 @@ impl Throttled {
     }
 }
 
-/// A run whose stdout lines are timestamped as they arrive.
-struct Streamed {
-    run: Run,
-    lines: Vec<(jiff::Timestamp, String)>,
-}
-
-/// Runs the plugin with `args`, reading stdout line by line as it is written.
-async fn streamed(args: Vec<String>, dir: &Path) -> Streamed {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(harness::binary())
-            .args(&args)
-            .current_dir(&dir)
-            .env("NO_COLOR", "1")
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the plugin starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let errors = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text);
-            text
-        });
-        let mut lines = Vec::new();
-        for line in std::io::BufReader::new(child.stdout.take().expect("stdout")).lines() {
-            lines.push((jiff::Timestamp::now(), line.expect("a line of stdout")));
-        }
-        let status = child.wait().expect("the plugin ends");
-        let stderr = errors.join().expect("stderr read");
-        let stdout: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
-        let run = Run {
-            code: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        };
-        harness::check_secrets(&run);
-        Streamed { run, lines }
-    })
-    .await
-    .expect("the run finished")
-}
-
-/// Waits until `done` holds (polled every 100 ms), or panics after `timeout` naming `what`.
-async fn eventually<F, Fut>(timeout: Duration, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < timeout, "{what} within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The SystemBackups of `env` that still exist.
-async fn remaining(env: &Longhorn) -> Vec<String> {
-    harness::system_backups(env).await
-}
-
 /// A namespaced list path of a Longhorn kind, for the load generator.
 fn longhorn_list_path(env: &Longhorn, plural: &str) -> String {
     format!(
@@ -253,8 +146,3 @@ fn longhorn_list_path(env: &Longhorn, plural: &str) -> String {
     )
 }
 
-/// An API handle on the SystemBackups of `env`.
-async fn system_backup_api(env: &Longhorn) -> Api<DynamicObject> {
-    let client = env.client().await.expect("client");
-    Kind::SystemBackup.api(&client, env.namespace())
-}

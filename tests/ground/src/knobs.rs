@@ -39,6 +39,10 @@ pub struct KnobValues {
     /// `Some(stderr)` makes every command of the engine binary fail with that text, as
     /// when the NFS share cannot be mounted or the bucket cannot be reached.
     pub store_failure: Option<String>,
+    /// Every command of the engine binary blocks (until cleared, or until
+    /// longhorn-manager's `backup-execution-timeout` kills it), as with a store that
+    /// accepts connections and never answers.
+    pub store_hanging: bool,
     /// `Some(message)` makes every volume Backup end in state Error with that message.
     pub volume_backup_error: Option<String>,
     /// `Some(message)` makes every BackupBackingImage end in state Error with it.
@@ -57,6 +61,7 @@ impl Default for KnobValues {
             system_backup_faults: HashMap::new(),
             system_restore_faults: HashMap::new(),
             store_failure: None,
+            store_hanging: false,
             volume_backup_error: None,
             backing_image_backup_error: None,
             snapshot_size: 0,
@@ -158,6 +163,9 @@ impl Knobs {
         if let Some(failure) = &values.store_failure {
             faults.insert("*".into(), json!({"fail": failure}));
         }
+        if values.store_hanging {
+            faults.insert("*".into(), json!({"hang": true}));
+        }
         for (state, fault) in &values.system_backup_faults {
             if let Some(command) = system_backup_command(state) {
                 faults.insert(command.into(), entry(fault));
@@ -253,6 +261,11 @@ impl Knobs {
     /// Makes the backup store reachable (`None`) or failing with the given stderr.
     pub fn set_store_failure(&self, failure: Option<&str>) {
         self.update(|k| k.store_failure = failure.map(str::to_string));
+    }
+
+    /// Makes every command of the engine binary block (`true`) or run again (`false`).
+    pub fn set_store_hanging(&self, hanging: bool) {
+        self.update(|k| k.store_hanging = hanging);
     }
 
     /// Shorthand: the store answers, or fails with [`DEFAULT_STORE_FAILURE`].
