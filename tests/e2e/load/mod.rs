@@ -145,4 +145,3 @@ fn longhorn_list_path(env: &Longhorn, plural: &str) -> String {
         env.namespace()
     )
 }
-
