@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use longhorn_ground::audit::{AuditEvent, AuditLog, Load};
 use longhorn_ground::{Ground, Longhorn, Options};
 
-mod many;
 mod throttled;
 
 /// The plugin's user in the throttled tests, and the load generator's.
