@@ -184,3 +184,32 @@ async fn a_restore_failure_knob_ends_in_error() {
         Some("longhorn-system-rollout-controller")
     );
 }
+
+/// A rollout Job has a /tmp of its own, as a pod does: what the manager leaves in its
+/// own /tmp/<backup> (it removes that directory only once the backup is Ready, while a
+/// restore may already be unpacking the same backup) never reaches the rollout.
+#[tokio::test]
+async fn a_rollout_does_not_see_the_managers_tmp() {
+    let longhorn = Ground::shared(&Ground::default_version().unwrap())
+        .await
+        .unwrap();
+    ready_backup(&longhorn, "fresh").await;
+    let leftover = longhorn.manager_tmp().join("fresh/yamls/longhorn");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("half-removed.yaml"), "kind: [unterminated\n").unwrap();
+    let client = longhorn.client().await.unwrap();
+    Kind::SystemRestore
+        .api(&client, longhorn.namespace())
+        .create(
+            &PostParams::default(),
+            &system_restore("right-away", "fresh"),
+        )
+        .await
+        .unwrap();
+    let restore = wait_for_restore(&longhorn, "right-away").await;
+    assert_eq!(
+        restore.data["status"]["state"], "Completed",
+        "{}",
+        restore.data
+    );
+}

@@ -26,8 +26,8 @@ import (
 // <restore>`) and the Jobs of a RecurringJob's CronJob (`longhorn-manager -d recurring-job
 // <name> --manager-url …`). The ground has no kubelet, so it runs the container's command
 // with this binary, with the container's environment, in this mount namespace (the Jobs mount
-// the same host paths as the manager), then records the outcome in the Job's status. Jobs of
-// other images are left alone.
+// the same host paths as the manager) but with a /tmp of its own, as a pod's container has,
+// then records the outcome in the Job's status. Jobs of other images are left alone.
 type jobRunner struct {
 	namespace  string
 	kubeClient clientset.Interface
@@ -38,6 +38,17 @@ type jobRunner struct {
 }
 
 const managerCommand = "longhorn-manager"
+
+// jobsDir holds each Job run's own /tmp. A shared /tmp is not what a cluster does, and it
+// breaks Longhorn's own flow: the SystemBackup controller removes /tmp/<backup> once the
+// backup is Ready, while a rollout started at that moment unzips the same backup into
+// /tmp/<backup> (longhorn/longhorn-manager:controller/system_backup_controller.go@v1.12.0,
+// cleanupLocalSystemBackupFiles; controller/system_rollout_controller.go@v1.12.0, Unpack).
+const jobsDir = "/var/lib/longhorn/jobs"
+
+// jobSandbox mounts its first argument over /tmp in a mount namespace of the Job's own,
+// then becomes the Job's command.
+const jobSandbox = `set -e; mount --bind "$0" /tmp; exec "$@"`
 
 func newJobRunner(namespace string, kubeClient clientset.Interface, factory informers.SharedInformerFactory) *jobRunner {
 	r := &jobRunner{
@@ -122,7 +133,7 @@ func (r *jobRunner) execute(job *batchv1.Job) {
 	var failures int32
 	for failures < attempts {
 		log.Infof("running Job: %v", strings.Join(container.Command, " "))
-		err := runLogged(log, self, append(container.Command[1:], container.Args...), environment)
+		err := runInSandbox(log, self, append(container.Command[1:], container.Args...), environment)
 		if err == nil {
 			r.complete(job, started, failures, true)
 			return
@@ -134,9 +145,19 @@ func (r *jobRunner) execute(job *batchv1.Job) {
 	r.complete(job, started, failures, false)
 }
 
-// runLogged runs the command with its output, line by line, in this manager's log.
-func runLogged(log *logrus.Entry, program string, args, environment []string) error {
-	cmd := exec.Command(program, args...)
+// runInSandbox runs the command with a fresh /tmp, removed afterwards, and its output,
+// line by line, in this manager's log.
+func runInSandbox(log *logrus.Entry, program string, args, environment []string) error {
+	if err := os.MkdirAll(jobsDir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(jobsDir, "tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	sandboxed := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", jobSandbox, tmp, program}, args...)
+	cmd := exec.Command("unshare", sandboxed...)
 	cmd.Env = environment
 	// A Job's process goes when this manager goes, as a pod's would with its node.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -152,7 +173,7 @@ func runLogged(log *logrus.Entry, program string, args, environment []string) er
 			log.Info("| " + scanner.Text())
 		}
 	}()
-	err := cmd.Run()
+	err = cmd.Run()
 	writer.Close()
 	<-done
 	return err
