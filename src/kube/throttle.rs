@@ -17,8 +17,11 @@ use kube::client::retry::RetryPolicy;
 use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
-/// Tries per request: the first and fifteen retries, as kube-rs and client-go allow.
-const RETRIES: u32 = 15;
+/// Tries per request: the first and forty retries, about 40 s of refusals with the
+/// `Retry-After: 1` kube-apiserver sends. More than client-go's ten: a `--local` bundle
+/// reads thousands of objects page by page, and fifteen tries were spent by one page on
+/// a busy server in the throttled load test (tests/e2e/load/throttled.rs).
+const RETRIES: u32 = 40;
 
 /// How long kube-rs's policy waits between tries: `Retry-After` when the server gives
 /// one, else from 250 ms doubling (with jitter) up to 8 s.
