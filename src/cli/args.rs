@@ -12,6 +12,7 @@ use crate::commands::describe::DescribeArgs;
 use crate::commands::download::DownloadArgs;
 use crate::commands::inspect::InspectArgs;
 use crate::commands::list::ListArgs;
+use crate::commands::prune::PruneArgs;
 use crate::commands::restore::RestoreArgs;
 use crate::commands::retry::RetryArgs;
 use crate::commands::schedule::ScheduleCommand;
@@ -104,6 +105,8 @@ pub enum Command {
     /// Delete SystemBackups and, unless --keep-remote, their copy in the backup target
     #[command(alias = "rm")]
     Delete(DeleteArgs),
+    /// Delete the SystemBackups beyond --keep-last / --older-than, after showing the plan
+    Prune(PruneArgs),
     /// The namespace's system backups at a glance: target, last backup, schedules, runs, errors
     Status(StatusArgs),
     /// Retry a failed SystemBackup: a new one with its spec and labels (NAME-retry-N)

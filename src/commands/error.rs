@@ -85,6 +85,10 @@ pub enum Usage {
         "--replace deletes systembackup {0:?} once the retry is Ready: pass -y to confirm when not on a terminal"
     )]
     ReplaceNeedsYes(String),
+    #[error(
+        "prune needs a rule: --keep-last N (keep the N newest), --older-than DURATION (keep the younger ones), or both"
+    )]
+    PruneNeedsRule,
     #[error("cancelled; nothing was {0}")]
     Cancelled(&'static str),
     #[error("no {kind}s in namespace {namespace} match -l {selector}; nothing was deleted")]

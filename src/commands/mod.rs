@@ -10,6 +10,7 @@ pub mod download;
 pub mod error;
 pub mod inspect;
 pub mod list;
+pub mod prune;
 pub mod restore;
 pub mod retry;
 pub mod schedule;

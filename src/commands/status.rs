@@ -65,7 +65,7 @@ fn text(namespace: &str, status: &Status, now: Timestamp) -> String {
     let last = status.last_ready.as_ref().map_or_else(
         || "<none>".to_string(),
         |b| {
-            let taken = status::taken_at(b).map(|t| t.to_string());
+            let taken = sb::taken_at(b).map(|t| t.to_string());
             format!("{} ({} ago)", sb::name(b), age(taken.as_deref(), now))
         },
     );
@@ -140,7 +140,7 @@ fn data(namespace: &str, status: &Status, now: Timestamp) -> Value {
         })
     });
     let last = status.last_ready.as_ref().map(|b| {
-        let taken = status::taken_at(b).map(|t| t.to_string());
+        let taken = sb::taken_at(b).map(|t| t.to_string());
         json!({
             "name": sb::name(b),
             "createdAt": taken,

@@ -26,6 +26,11 @@ pub fn creation_timestamp(object: &Value) -> Option<&str> {
     str_at(object, "/metadata/creationTimestamp")
 }
 
+/// `metadata.deletionTimestamp`: when the deletion was asked for.
+pub fn deletion_timestamp(object: &Value) -> Option<&str> {
+    str_at(object, "/metadata/deletionTimestamp")
+}
+
 pub fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object
         .pointer("/metadata/labels")

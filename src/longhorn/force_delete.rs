@@ -19,11 +19,6 @@ use crate::kube::object;
 /// (`longhorn/longhorn-manager:controller/system_rollout_controller.go@v1.12.0`).
 const ROLLOUT_JOB_PREFIX: &str = "longhorn-system-rollout-";
 
-/// `metadata.deletionTimestamp`: when the deletion was asked for.
-pub fn deletion_requested(object: &Value) -> Option<&str> {
-    object::str_at(object, "/metadata/deletionTimestamp")
-}
-
 /// The object `name` of `kind`, refused unless its deletion was asked for and Longhorn
 /// still holds it.
 pub async fn stuck_object(longhorn: &Longhorn, kind: LonghornKind, name: &str) -> Result<Value> {
@@ -31,7 +26,7 @@ pub async fn stuck_object(longhorn: &Longhorn, kind: LonghornKind, name: &str) -
         .kube()
         .get(&kind.object(longhorn.namespace(), name))
         .await?;
-    if deletion_requested(&found).is_none() {
+    if object::deletion_timestamp(&found).is_none() {
         return Err(Error::NotBeingDeleted {
             object: kind.named(name),
             name: name.to_string(),

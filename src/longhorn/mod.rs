@@ -10,6 +10,7 @@ pub mod events;
 pub mod force_delete;
 pub mod install;
 pub mod manager;
+pub mod prune;
 pub mod recurring;
 pub mod resources;
 pub mod restore;

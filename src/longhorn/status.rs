@@ -2,7 +2,6 @@
 //! newest Ready backup, when each system-backup RecurringJob runs next, what is running
 //! now and since when, and the backups that failed. Everything is read at once.
 
-use jiff::Timestamp;
 use serde_json::Value;
 
 use super::error::Result;
@@ -81,7 +80,7 @@ pub async fn read(longhorn: &Longhorn) -> Result<Status> {
     let last_ready = backups
         .iter()
         .filter(|b| sb::state(b) == STATE_READY)
-        .max_by_key(|b| (taken_at(b), created(b)))
+        .max_by_key(|b| (sb::taken_at(b), created(b)))
         .cloned();
     let mut failed: Vec<&Value> = backups
         .iter()
@@ -156,12 +155,4 @@ pub async fn read(longhorn: &Longhorn) -> Result<Status> {
         running,
         failed: failed.iter().map(|b| sb::name(b).to_string()).collect(),
     })
-}
-
-/// When a Ready backup was taken: `status.createdAt` (the upload, or the store's cfg),
-/// else when its CR was made.
-pub fn taken_at(backup: &Value) -> Option<Timestamp> {
-    sb::created_at(backup)
-        .or_else(|| object::creation_timestamp(backup))
-        .and_then(|t| t.parse().ok())
 }

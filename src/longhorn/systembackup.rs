@@ -3,6 +3,7 @@
 //! name the fields.
 
 use clap::ValueEnum;
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::backup_target::check_usable;
@@ -10,7 +11,9 @@ use super::error::{Error, Result};
 use super::install::Longhorn;
 use super::resources::{GROUP, SYSTEM_BACKUP, VERSION, labels};
 use super::target_url::{TargetUrl, system_backup_dir};
-pub use crate::kube::object::{creation_timestamp, label, name, namespace, str_at, uid};
+pub use crate::kube::object::{
+    creation_timestamp, deletion_timestamp, label, name, namespace, str_at, uid,
+};
 
 /// Which volumes a system backup backs up first (`spec.volumeBackupPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,6 +85,14 @@ pub fn version(object: &Value) -> Option<&str> {
 /// and on Error CRs.
 pub fn created_at(object: &Value) -> Option<&str> {
     str_at(object, "/status/createdAt").filter(|t| !t.starts_with("0001-01-01"))
+}
+
+/// When a backup was taken: `status.createdAt` (the upload, or the store's cfg for one
+/// synced from the target), else when its CR was made.
+pub fn taken_at(object: &Value) -> Option<Timestamp> {
+    created_at(object)
+        .or_else(|| creation_timestamp(object))
+        .and_then(|t| t.parse().ok())
 }
 
 pub fn last_synced_at(object: &Value) -> Option<&str> {

@@ -195,6 +195,47 @@ pub async fn create_backup(env: &Longhorn, name: &str, wait: bool) {
     plugin(env, &args).await.success();
 }
 
+/// Copies (or moves) a backup in the ground's store from `(version, name)` to another,
+/// rewriting its cfg (the zip stays as it is; `created_at`, when given, replaces the
+/// cfg's CreatedAt), and has Longhorn's BackupTarget controller sync it back as a
+/// SystemBackup, waited for until Ready.
+pub async fn copy_remote_backup(
+    env: &Longhorn,
+    from: (&str, &str),
+    to: (&str, &str),
+    keep_source: bool,
+    created_at: Option<&str>,
+) {
+    let dir = |(version, name): (&str, &str)| {
+        env.store_path()
+            .join("backupstore/system-backups")
+            .join(version)
+            .join(name)
+    };
+    let (source, target) = (dir(from), dir(to));
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::copy(
+        source.join("system-backup.zip"),
+        target.join("system-backup.zip"),
+    )
+    .unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(source.join("system-backup.cfg")).unwrap()).unwrap();
+    cfg["Name"] = serde_json::json!(to.1);
+    cfg["LonghornVersion"] = serde_json::json!(to.0);
+    if let Some(created_at) = created_at {
+        cfg["CreatedAt"] = serde_json::json!(created_at);
+    }
+    std::fs::write(target.join("system-backup.cfg"), cfg.to_string()).unwrap();
+    if !keep_source {
+        std::fs::remove_dir_all(&source).unwrap();
+    }
+    env.request_backup_target_sync().await.unwrap();
+    env.wait_for_system_backup(to.1, &["Ready"], std::time::Duration::from_secs(180))
+        .await
+        .unwrap();
+}
+
 /// Runs `program` with `args` and extra environment, off the async threads.
 pub async fn run(program: impl AsRef<Path>, args: Vec<String>, env: &[(&str, &str)]) -> Run {
     run_in(program, args, env, None).await

@@ -9,22 +9,49 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use kube::api::{DeleteParams, Patch};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::listing;
 use crate::commands::error::{Error, Reported, Result, Usage};
+use crate::go::HumanDuration;
 use crate::kube::api::patch_params;
 use crate::kube::watch::{self, Step};
 use crate::kube::{ObjectRef, object};
 use crate::longhorn::Longhorn;
-use crate::longhorn::resources::LonghornKind;
+use crate::longhorn::resources::{LonghornKind, labels};
 use crate::output::{self, Terminal, prompt};
+
+/// The flags of a command that deletes SystemBackups (`delete`, `prune`).
+#[derive(Debug, clap::Args)]
+pub struct SystemBackupDeletionFlags {
+    /// Don't ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Delete only the custom resources; keep their copies in the backup target
+    #[arg(long)]
+    pub keep_remote: bool,
+    /// Wait until Longhorn has removed each finalizer (--wait=false returns at once)
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub wait: bool,
+    /// How long --wait waits
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: HumanDuration,
+}
+
+impl SystemBackupDeletionFlags {
+    /// `Request::wait` from `--wait` and `--timeout`.
+    pub fn wait(&self) -> Option<Option<Duration>> {
+        self.wait.then(|| self.timeout.as_limit())
+    }
+}
 
 /// What to delete.
 pub enum Targets<'a> {
     Names(&'a [String]),
     All,
     Selector(&'a str),
+    /// Objects the command already chose (non-empty).
+    Chosen(&'a [Value]),
 }
 
 pub struct Request<'a> {
@@ -48,6 +75,7 @@ pub async fn resolve(
     let namespace = longhorn.namespace();
     let kind = request.kind;
     let (names, selector): (&[String], Option<String>) = match &request.targets {
+        Targets::Chosen(objects) => return Ok((objects.to_vec(), Vec::new())),
         Targets::Names(names) => (names, None),
         Targets::All => (&[], None),
         Targets::Selector(selector) => (&[], Some(selector.to_string())),
@@ -70,7 +98,7 @@ pub async fn resolve(
                 namespace: namespace.to_string(),
             }
             .into(),
-            Targets::Names(_) => Reported::NothingToDelete.into(),
+            Targets::Names(_) | Targets::Chosen(_) => Reported::NothingToDelete.into(),
         });
     }
     Ok((fetched.objects, missing))
@@ -144,6 +172,36 @@ pub async fn run(longhorn: &Longhorn, terminal: Terminal, request: Request<'_>) 
         eprintln!("{failure}");
     }
     Err(Reported::Failed(failures.len()).into())
+}
+
+/// For SystemBackups: the patch `--keep-remote` applies before each DELETE (Longhorn
+/// reads the label while deleting; docs/longhorn-behaviour.md, "Labels"), and the line
+/// that says what happens to the copies in the backup target.
+pub async fn system_backup_copies(
+    longhorn: &Longhorn,
+    keep_remote: bool,
+) -> (Option<Value>, String) {
+    if keep_remote {
+        let patch = json!({"metadata": {"labels": {labels::DELETE_CUSTOM_RESOURCE_ONLY: "true"}}});
+        let line = "Only the custom resources go; their copies in the backup target stay.";
+        return (Some(patch), line.to_string());
+    }
+    // Only to say where the copies are: a failure to read it changes nothing.
+    let url = longhorn
+        .backup_target()
+        .await
+        .ok()
+        .flatten()
+        .map(|t| t.url.clone())
+        .filter(|u| !u.is_empty());
+    let place = url.map_or_else(
+        || "the backup target".to_string(),
+        |u| format!("the backup target ({u})"),
+    );
+    (
+        None,
+        format!("Their copies in {place} are deleted too (use --keep-remote to keep them)."),
+    )
 }
 
 fn deleted_line(kind: LonghornKind, name: &str) -> String {

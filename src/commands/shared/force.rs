@@ -8,9 +8,7 @@ use crate::commands::error::{Result, Usage};
 use crate::kube::object;
 use crate::kube::watch::{self, Step};
 use crate::longhorn::Longhorn;
-use crate::longhorn::force_delete::{
-    Remains, deletion_requested, remains, remove_finalizer, stuck_object,
-};
+use crate::longhorn::force_delete::{Remains, remains, remove_finalizer, stuck_object};
 use crate::longhorn::resources::LonghornKind;
 use crate::output::age::age;
 use crate::output::{self, Terminal, prompt};
@@ -55,7 +53,7 @@ pub async fn run(longhorn: &Longhorn, terminal: Terminal, request: ForceRequest<
         question.push_str(&format!(
             "  {} ({state}; deletion asked {} ago)\n    may remain: {}\n",
             kind.named(object::name(object)),
-            age(deletion_requested(object), now),
+            age(object::deletion_timestamp(object), now),
             what_remains(remains),
         ));
     }

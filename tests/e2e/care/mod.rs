@@ -1,7 +1,8 @@
 //! Commands that go past what Longhorn offers: retrying a failed SystemBackup, a
-//! summary of the namespace, and ending a deletion that never ends.
+//! summary of the namespace, ending a deletion that never ends, and pruning.
 
 mod force_delete;
+mod prune;
 mod retry;
 mod status;
 

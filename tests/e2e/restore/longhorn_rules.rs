@@ -35,37 +35,9 @@ async fn an_engine_image_still_deploying_is_a_wait() {
     );
 }
 
-/// The backup directory of `name` under `version` in the ground's store.
-fn remote_dir(env: &Longhorn, version: &str, name: &str) -> PathBuf {
-    env.store_path()
-        .join("backupstore/system-backups")
-        .join(version)
-        .join(name)
-}
-
-/// Copies (or moves) a backup in the store to `(version, name)`, rewriting its cfg
-/// (the zip stays as it is), and has Longhorn sync it back as a SystemBackup.
+/// Copies (or moves) a backup in the store and has Longhorn sync the copy back.
 async fn copy_remote(env: &Longhorn, from: (&str, &str), to: (&str, &str), keep_source: bool) {
-    let source = remote_dir(env, from.0, from.1);
-    let target = remote_dir(env, to.0, to.1);
-    std::fs::create_dir_all(&target).unwrap();
-    std::fs::copy(
-        source.join("system-backup.zip"),
-        target.join("system-backup.zip"),
-    )
-    .unwrap();
-    let mut cfg: Value =
-        serde_json::from_slice(&std::fs::read(source.join("system-backup.cfg")).unwrap()).unwrap();
-    cfg["Name"] = json!(to.1);
-    cfg["LonghornVersion"] = json!(to.0);
-    std::fs::write(target.join("system-backup.cfg"), cfg.to_string()).unwrap();
-    if !keep_source {
-        std::fs::remove_dir_all(&source).unwrap();
-    }
-    env.request_backup_target_sync().await.unwrap();
-    env.wait_for_system_backup(to.1, &["Ready"], WAIT)
-        .await
-        .unwrap();
+    harness::copy_remote_backup(env, from, to, keep_source, None).await;
 }
 
 /// A backup of another minor version is refused, citing Longhorn's documented

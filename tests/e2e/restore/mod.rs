@@ -2,7 +2,6 @@
 //! one line and creating nothing; the plan read from the bundle; confirmation on a
 //! terminal; `--wait` following Longhorn's states; list/get/describe/delete.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
