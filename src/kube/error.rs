@@ -252,6 +252,15 @@ impl Error {
         }
     }
 
+    /// The API server's message when this is an API error (an admission webhook's
+    /// rejection included).
+    pub fn api_message(&self) -> Option<&str> {
+        match self {
+            Error::Api(status) | Error::Unauthorized(status) => Some(&status.message),
+            _ => None,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.status_code() == Some(404)
     }

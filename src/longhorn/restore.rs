@@ -208,16 +208,35 @@ pub async fn create(longhorn: &Longhorn, name: &str, backup: &str) -> Result<()>
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"systemBackup": backup},
     });
-    longhorn
-        .kube()
-        .create(
-            &SYSTEM_RESTORE.collection(namespace),
-            &object,
-            &post_params(false),
-        )
-        .await?;
-    Ok(())
+    let collection = SYSTEM_RESTORE.collection(namespace);
+    let started = std::time::Instant::now();
+    loop {
+        match longhorn
+            .kube()
+            .create(&collection, &object, &post_params(false))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            // The plugin saw no restore in progress (`check_no_restore_running`), but
+            // Longhorn's webhook reads longhorn-manager's informer cache, which holds the
+            // in-progress label of a restore that has just ended for a moment longer
+            // (`longhorn/longhorn-manager:webhook/resources/systemrestore/validator.go@v1.12.0`,
+            // same in v1.8.1): asked again, it admits the restore.
+            Err(e)
+                if started.elapsed() < CACHE_LAG
+                    && e.api_message()
+                        .is_some_and(|m| m.contains("SystemRestore in progress")) =>
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
+
+/// How long a rejection for a restore in progress that the API server no longer shows
+/// is asked again.
+const CACHE_LAG: Duration = Duration::from_secs(10);
 
 /// Follows SystemRestore `name`: Pending → Downloading → Unpacking → Restoring →
 /// Completed, failing at once on Error. `live` draws the progress on a terminal.

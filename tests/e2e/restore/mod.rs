@@ -432,22 +432,39 @@ async fn a_terminal_is_asked_first() {
     assert_eq!(restores(&env).await.len(), 1);
 }
 
+/// Creates SystemRestore `name` of `backup` as Longhorn's UI does. Right after another
+/// restore ends, Longhorn's webhook may still see it in progress (it reads
+/// longhorn-manager's informer cache): asked again, as the plugin's `restore` does, it
+/// admits the new one.
+async fn create_restore(env: &Longhorn, name: &str, backup: &str) {
+    let client = env.client().await.unwrap();
+    let restores_api = api(env, client, Kind::SystemRestore);
+    let started = Instant::now();
+    loop {
+        match restores_api
+            .create(&PostParams::default(), &system_restore(name, backup))
+            .await
+        {
+            Ok(_) => return,
+            Err(kube::Error::Api(status))
+                if status.message.contains("SystemRestore in progress")
+                    && started.elapsed() < Duration::from_secs(10) =>
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("creating SystemRestore {name}: {e}"),
+        }
+    }
+}
+
 /// Two restores made the way Longhorn's UI makes them: one Completed, one Error.
 async fn two_restores(env: &Longhorn) {
     ready_backup(env, "nightly").await;
-    let client = env.client().await.unwrap();
-    let restores_api = api(env, client, Kind::SystemRestore);
-    restores_api
-        .create(&PostParams::default(), &system_restore("first", "nightly"))
-        .await
-        .unwrap();
+    create_restore(env, "first", "nightly").await;
     wait_restore_done(env, "first").await;
     env.knobs()
         .fail_restore_at("Unpacking", "unzip: cannot find zipfile directory");
-    restores_api
-        .create(&PostParams::default(), &system_restore("second", "nightly"))
-        .await
-        .unwrap();
+    create_restore(env, "second", "nightly").await;
     wait_restore_done(env, "second").await;
     env.knobs().clear_faults();
 }
