@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::cleanup::CleanupCommand;
 use crate::commands::create::CreateArgs;
 use crate::commands::delete::DeleteArgs;
 use crate::commands::describe::DescribeArgs;
@@ -107,6 +108,9 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Delete the SystemBackups beyond --keep-last / --older-than, after showing the plan
     Prune(PruneArgs),
+    /// Remove what system backups leave behind: the system-backup-* Snapshots
+    #[command(subcommand)]
+    Cleanup(CleanupCommand),
     /// The namespace's system backups at a glance: target, last backup, schedules, runs, errors
     Status(StatusArgs),
     /// Retry a failed SystemBackup: a new one with its spec and labels (NAME-retry-N)

@@ -119,6 +119,7 @@ async fn run(cli: Cli, bin_name: &str) -> Result<()> {
         Command::Sync(args) => commands::sync::run(&context, args).await,
         Command::Status(args) => commands::status::run(&context, args).await,
         Command::Prune(args) => commands::prune::run(&context, args).await,
+        Command::Cleanup(command) => commands::cleanup::run(&context, command).await,
         Command::Retry(args) => commands::retry::run(&context, args).await,
         Command::Restore(args) => commands::restore::run(&context, args).await,
         Command::Schedule(command) => commands::schedule::run(&context, command).await,

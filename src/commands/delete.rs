@@ -9,7 +9,7 @@ use clap_complete::engine::ArgValueCompleter;
 
 use super::Context;
 use super::error::Result;
-use super::shared::deletion::{self, Request, SystemBackupDeletionFlags, Targets};
+use super::shared::deletion::{self, DeletionFlags, Request, Targets};
 use super::shared::force::{self, ForceRequest};
 use super::shared::listing::check_selector;
 use super::shared::names::system_backup_names;
@@ -32,8 +32,11 @@ pub struct DeleteArgs {
     /// Delete the SystemBackups matching this label selector
     #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with = "all")]
     pub selector: Option<String>,
+    /// Delete only the custom resources; keep their copies in the backup target
+    #[arg(long)]
+    pub keep_remote: bool,
     #[command(flatten)]
-    pub deletion: SystemBackupDeletionFlags,
+    pub deletion: DeletionFlags,
     /// For a SystemBackup whose deletion never ends (stuck in Deleting): remove Longhorn's
     /// finalizer, so it goes without Longhorn's cleanup. Asks first, loudly (-y skips), then
     /// says what may remain in the backup target and how to remove it
@@ -59,7 +62,7 @@ pub async fn run(context: &Context, args: &DeleteArgs) -> Result<()> {
         (None, false) => Targets::Names(&args.names),
     };
     let (before_delete, consequence) =
-        deletion::system_backup_copies(&longhorn, args.deletion.keep_remote).await;
+        deletion::system_backup_copies(&longhorn, args.keep_remote).await;
     let request = Request {
         kind: SYSTEM_BACKUP,
         targets,

@@ -3,6 +3,7 @@
 //! namespace and what it reads of the install), calls the domain modules with that
 //! handle, and renders what they return. Commands share [`shared`], never each other.
 
+pub mod cleanup;
 pub mod create;
 pub mod delete;
 pub mod describe;

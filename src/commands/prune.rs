@@ -5,19 +5,20 @@
 
 use clap::Args;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Context;
 use super::error::{Result, Usage};
-use super::shared::deletion::{self, Request, SystemBackupDeletionFlags, Targets};
+use super::shared::deletion::{self, DeletionFlags};
 use super::shared::listing::{self, check_selector};
+use super::shared::plan::{self, Execution, Step};
 use crate::go::HumanDuration;
 use crate::longhorn::Reads;
 use crate::longhorn::prune::{self, Decision, Rules};
 use crate::longhorn::resources::SYSTEM_BACKUP;
 use crate::longhorn::systembackup as sb;
+use crate::output;
 use crate::output::age::age;
-use crate::output::{self, Format, OutputFormat, table};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -50,8 +51,11 @@ pub struct PruneArgs {
     /// Output format of the --dry-run plan: json or yaml (default: a table)
     #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = ["json", "yaml"], requires = "dry_run")]
     pub output: Option<String>,
+    /// Delete only the custom resources; keep their copies in the backup target
+    #[arg(long)]
+    pub keep_remote: bool,
     #[command(flatten)]
-    pub deletion: SystemBackupDeletionFlags,
+    pub deletion: DeletionFlags,
 }
 
 pub async fn run(context: &Context, args: &PruneArgs) -> Result<()> {
@@ -68,100 +72,49 @@ pub async fn run(context: &Context, args: &PruneArgs) -> Result<()> {
     let backups = listing::fetch(&longhorn, SYSTEM_BACKUP, &[], args.selector.clone())
         .await?
         .objects;
-    let now = Timestamp::now();
     if backups.is_empty() {
-        eprintln!(
-            "No SystemBackups found in namespace {}.",
-            longhorn.namespace()
-        );
+        eprintln!("{}", output::no_resources_found(longhorn.namespace()));
         return Ok(());
     }
-    let plan = prune::plan(backups, rules, now);
-
+    let now = Timestamp::now();
+    let steps: Vec<Step> = prune::plan(backups, rules, now)
+        .into_iter()
+        .map(|decision| step(decision, now))
+        .collect();
     if args.dry_run {
-        let text = match args.output.as_deref() {
-            Some("json") => {
-                output::structured(&plan_data(&plan), Format::from(Some(OutputFormat::Json)))?
-            }
-            Some("yaml") => {
-                output::structured(&plan_data(&plan), Format::from(Some(OutputFormat::Yaml)))?
-            }
-            _ => plan_table(&plan, now),
-        };
+        let format = output::data_format(args.output.as_deref());
+        let text = plan::render(&["NAME", "STATE", "AGE"], &steps, format)?;
         return Ok(output::stdout(&text)?);
     }
-
-    let (going, kept): (Vec<&Decision>, Vec<&Decision>) =
-        plan.iter().partition(|d| d.reason.prunes());
-    let mut kept_lines = vec!["They stay:".to_string()];
-    kept_lines.extend(kept.iter().map(|d| {
-        let name = SYSTEM_BACKUP.named(sb::name(&d.backup));
-        format!("  {name}: {}", d.reason.describe())
-    }));
-    if going.is_empty() {
-        eprintln!(
+    let (before_delete, copies) = deletion::system_backup_copies(&longhorn, args.keep_remote).await;
+    let execution = Execution {
+        kind: SYSTEM_BACKUP,
+        flags: &args.deletion,
+        nothing_to_do: format!(
             "Nothing to prune in namespace {}: the rules keep all {} SystemBackup(s).",
             longhorn.namespace(),
-            plan.len()
-        );
-        for line in &kept_lines {
-            eprintln!("{line}");
-        }
-        return Ok(());
-    }
-    let chosen: Vec<Value> = going.iter().map(|d| d.backup.clone()).collect();
-    let (before_delete, copies) =
-        deletion::system_backup_copies(&longhorn, args.deletion.keep_remote).await;
-    let mut consequences = vec![copies];
-    consequences.extend(kept_lines);
-    let request = Request {
-        kind: SYSTEM_BACKUP,
-        targets: Targets::Chosen(&chosen),
-        yes: args.deletion.yes,
-        wait: args.deletion.wait(),
+            steps.len()
+        ),
+        consequences: vec![copies],
         before_delete,
-        consequences,
     };
-    deletion::run(&longhorn, context.terminal, request).await
+    plan::carry_out(&longhorn, context.terminal, &steps, execution).await?;
+    Ok(())
 }
 
-fn action(decision: &Decision) -> &'static str {
-    if decision.reason.prunes() {
-        "delete"
-    } else {
-        "keep"
+fn step(decision: Decision, now: Timestamp) -> Step {
+    let taken = decision.taken.map(|t| t.to_string());
+    let name = sb::name(&decision.backup).to_string();
+    let state = sb::state(&decision.backup).to_string();
+    let mut fields = serde_json::Map::new();
+    fields.insert("name".into(), json!(name));
+    fields.insert("state".into(), json!(state));
+    fields.insert("takenAt".into(), json!(taken));
+    Step {
+        cells: vec![name, state, age(taken.as_deref(), now)],
+        fields,
+        deletes: decision.reason.prunes(),
+        reason: decision.reason.describe(),
+        object: decision.backup,
     }
-}
-
-fn plan_table(plan: &[Decision], now: Timestamp) -> String {
-    let rows = plan
-        .iter()
-        .map(|d| {
-            let taken = d.taken.map(|t| t.to_string());
-            vec![
-                sb::name(&d.backup).to_string(),
-                sb::state(&d.backup).to_string(),
-                age(taken.as_deref(), now),
-                action(d).to_string(),
-                d.reason.describe(),
-            ]
-        })
-        .collect();
-    table::render(&["NAME", "STATE", "AGE", "ACTION", "WHY"], rows, false)
-}
-
-fn plan_data(plan: &[Decision]) -> Value {
-    let items: Vec<Value> = plan
-        .iter()
-        .map(|d| {
-            json!({
-                "name": sb::name(&d.backup),
-                "state": sb::state(&d.backup),
-                "takenAt": d.taken.map(|t| t.to_string()),
-                "action": action(d),
-                "reason": d.reason.describe(),
-            })
-        })
-        .collect();
-    json!({ "items": items })
 }

@@ -14,7 +14,7 @@ use crate::longhorn::status::{self, Running, Schedule, Status};
 use crate::longhorn::systembackup as sb;
 use crate::output::age::age;
 use crate::output::describe::Describe;
-use crate::output::{self, Format, OutputFormat};
+use crate::output::{self, Format};
 
 /// Lines of a list (schedules, running) shown before `… and N more`.
 const SHOWN: usize = 2;
@@ -34,11 +34,7 @@ pub struct StatusArgs {
 }
 
 pub async fn run(context: &Context, args: &StatusArgs) -> Result<()> {
-    let format = match args.output.as_deref() {
-        Some("json") => Format::from(Some(OutputFormat::Json)),
-        Some("yaml") => Format::from(Some(OutputFormat::Yaml)),
-        _ => Format::Table,
-    };
+    let format = output::data_format(args.output.as_deref()).unwrap_or(Format::Table);
     let longhorn = context.longhorn(Reads::default()).await?;
     let status = status::read(&longhorn).await?;
     let now = Timestamp::now();

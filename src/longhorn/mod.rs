@@ -15,6 +15,7 @@ pub mod recurring;
 pub mod resources;
 pub mod restore;
 pub mod retry;
+pub mod snapshot_cleanup;
 pub mod status;
 pub mod systembackup;
 pub mod target_state;

@@ -181,6 +181,16 @@ pub fn stdout(text: &str) -> Result<()> {
     }
 }
 
+/// The format `-o json|yaml` names for a command whose result is data, not objects;
+/// `None` for its default text.
+pub fn data_format(output: Option<&str>) -> Option<Format> {
+    match output {
+        Some("json") => Some(Format::Json),
+        Some("yaml") => Some(Format::Yaml),
+        _ => None,
+    }
+}
+
 /// kubectl's message for an empty result (printed on stderr).
 pub fn no_resources_found(namespace: &str) -> String {
     format!("No resources found in {namespace} namespace.")

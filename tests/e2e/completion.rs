@@ -19,6 +19,7 @@ const VERBS: &[&str] = &[
     "wait",
     "delete",
     "prune",
+    "cleanup",
     "status",
     "retry",
     "schedule",

@@ -21,15 +21,12 @@ use crate::longhorn::Longhorn;
 use crate::longhorn::resources::{LonghornKind, labels};
 use crate::output::{self, Terminal, prompt};
 
-/// The flags of a command that deletes SystemBackups (`delete`, `prune`).
+/// The flags of a command that deletes Longhorn objects after asking.
 #[derive(Debug, clap::Args)]
-pub struct SystemBackupDeletionFlags {
+pub struct DeletionFlags {
     /// Don't ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
-    /// Delete only the custom resources; keep their copies in the backup target
-    #[arg(long)]
-    pub keep_remote: bool,
     /// Wait until Longhorn has removed each finalizer (--wait=false returns at once)
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub wait: bool,
@@ -38,7 +35,7 @@ pub struct SystemBackupDeletionFlags {
     pub timeout: HumanDuration,
 }
 
-impl SystemBackupDeletionFlags {
+impl DeletionFlags {
     /// `Request::wait` from `--wait` and `--timeout`.
     pub fn wait(&self) -> Option<Option<Duration>> {
         self.wait.then(|| self.timeout.as_limit())

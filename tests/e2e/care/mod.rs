@@ -1,6 +1,7 @@
 //! Commands that go past what Longhorn offers: retrying a failed SystemBackup, a
-//! summary of the namespace, ending a deletion that never ends, and pruning.
+//! summary of the namespace, ending a deletion that never ends, pruning, and cleaning up snapshots.
 
+mod cleanup;
 mod force_delete;
 mod prune;
 mod retry;
