@@ -6,6 +6,7 @@
 //! ([`volume_backups`]); it writes a file and uploads nothing.
 
 pub mod collect;
+pub mod diff;
 pub mod error;
 pub mod inspect;
 pub mod layout;

@@ -10,6 +10,7 @@ use crate::commands::cleanup::CleanupCommand;
 use crate::commands::create::CreateArgs;
 use crate::commands::delete::DeleteArgs;
 use crate::commands::describe::DescribeArgs;
+use crate::commands::diff::DiffArgs;
 use crate::commands::download::DownloadArgs;
 use crate::commands::inspect::InspectArgs;
 use crate::commands::list::ListArgs;
@@ -120,6 +121,8 @@ pub enum Command {
     Schedule(ScheduleCommand),
     /// Restore the Longhorn system from a SystemBackup (SystemRestore), or manage restores
     Restore(RestoreArgs),
+    /// Show how two system backups differ, or one and the cluster now (--live)
+    Diff(DiffArgs),
     /// Summarise and lint a system-backup bundle (.zip) made by Longhorn or by --local
     Inspect(InspectArgs),
     /// Download a system backup's bundle from the backup target and verify its checksum

@@ -118,6 +118,7 @@ async fn run(cli: Cli, bin_name: &str) -> Result<()> {
         Command::Download(args) => commands::download::run(&context, args).await,
         Command::Sync(args) => commands::sync::run(&context, args).await,
         Command::Status(args) => commands::status::run(&context, args).await,
+        Command::Diff(args) => commands::diff::run(&context, args).await,
         Command::Prune(args) => commands::prune::run(&context, args).await,
         Command::Cleanup(command) => commands::cleanup::run(&context, command).await,
         Command::Retry(args) => commands::retry::run(&context, args).await,

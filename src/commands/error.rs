@@ -89,6 +89,10 @@ pub enum Usage {
         "prune needs a rule: --keep-last N (keep the N newest), --older-than DURATION (keep the younger ones), or both"
     )]
     PruneNeedsRule,
+    #[error(
+        "diff compares two system backups or one with the cluster: give a second NAME, or --live"
+    )]
+    DiffNeedsSecond,
     #[error("cancelled; nothing was {0}")]
     Cancelled(&'static str),
     #[error("no {kind}s in namespace {namespace} match -l {selector}; nothing was deleted")]

@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod diff;
 pub mod download;
 pub mod error;
 pub mod inspect;

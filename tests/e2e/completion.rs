@@ -24,6 +24,7 @@ const VERBS: &[&str] = &[
     "retry",
     "schedule",
     "restore",
+    "diff",
     "inspect",
     "download",
     "sync",

@@ -21,7 +21,7 @@ use super::error::{Problem, Result, UnreadableBundle};
 use super::layout::{self, Folder};
 use archive::{Entry, check_entries, finish_entry, open_capped, read_text};
 use list::{ListSummary, parse_items_apart, parse_options, value_text};
-pub use restored::{RestoredContents, restored_contents};
+pub use restored::{RestoredContents, restored_contents, restored_objects};
 
 mod archive;
 mod list;

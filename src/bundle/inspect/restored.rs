@@ -5,7 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Limits, Severity, inspect_backup};
+use std::fs::File;
+
+use serde_json::Value;
+
+use super::archive::{check_entries, read_text};
+use super::list::parse_options;
+use super::{Limits, Report, Severity, inspect_backup, refuse};
 use crate::bundle::error::{Problem, Result, UnreadableBundle};
 use crate::bundle::layout::{Folder, RESTORE_ORDER};
 
@@ -19,15 +25,7 @@ pub struct RestoredContents {
 /// first such finding, what would fail the restore (a file that does not decode) or
 /// make it restore nothing (no top-level folder named `backup`).
 pub fn restored_contents(path: &Path, backup: &str) -> Result<RestoredContents> {
-    let report = inspect_backup(path, backup, Limits::default())?;
-    if let Some(finding) = report
-        .findings
-        .iter()
-        .find(|f| f.severity == Severity::Error)
-    {
-        let problem = Problem::NotRestorable(finding.message.clone());
-        return Err(UnreadableBundle::new(path, problem).into());
-    }
+    let report = restorable(path, backup)?;
     let mut counts = BTreeMap::<(Folder, String), usize>::new();
     for file in report.files.iter().filter(|f| f.restored) {
         let folder = file.path.rsplit('/').nth(1).and_then(Folder::from_dir);
@@ -46,6 +44,51 @@ pub fn restored_contents(path: &Path, backup: &str) -> Result<RestoredContents> 
             })
             .collect(),
     })
+}
+
+/// The bundle's inspection, refused with its first error.
+fn restorable(path: &Path, backup: &str) -> Result<Report> {
+    let report = inspect_backup(path, backup, Limits::default())?;
+    if let Some(finding) = report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error)
+    {
+        let problem = Problem::NotRestorable(finding.message.clone());
+        return Err(UnreadableBundle::new(path, problem).into());
+    }
+    Ok(report)
+}
+
+/// The objects the rollout would restore from the bundle of SystemBackup `backup`, per
+/// kind (`Volume`, `Setting`, …), as untyped JSON: the items of the List files that
+/// [`restored_contents`] counts, read through the same caps.
+pub fn restored_objects(path: &Path, backup: &str) -> Result<BTreeMap<String, Vec<Value>>> {
+    let report = restorable(path, backup)?;
+    let limits = Limits::default();
+    let file = File::open(path).map_err(|e| refuse(path, Problem::Open(e)))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| refuse(path, Problem::NotAZip(e)))?;
+    let entries = check_entries(path, &mut archive, limits)?;
+    let mut total = 0u64;
+    let mut objects: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for restored in report.files.iter().filter(|f| f.restored) {
+        let Some(entry) = entries.iter().find(|e| e.path == restored.path) else {
+            continue;
+        };
+        let text = read_text(path, &mut archive, entry, limits, &mut total)?;
+        let list: Value = serde_saphyr::from_str_with_options(&text, parse_options(limits))
+            .map_err(|e| {
+                let problem = Problem::NotRestorable(format!("{}: {e}", restored.path));
+                UnreadableBundle::new(path, problem)
+            })?;
+        let kind = restored.kind.strip_suffix("List").unwrap_or(&restored.kind);
+        let items = match list.get("items") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        objects.entry(kind.to_string()).or_default().extend(items);
+    }
+    Ok(objects)
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 //! usable), plan (what the backup's cfg and bundle say will be restored, shown before
 //! the question), and act (the SystemRestore, followed with `--wait`).
 
-use std::io::Write;
-
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -12,6 +10,7 @@ use super::RestoreArgs;
 use crate::bundle::inspect::{RestoredContents, restored_contents};
 use crate::commands::Context;
 use crate::commands::error::{Error, Result, Usage};
+use crate::commands::shared::fetch;
 use crate::commands::shared::listing::or_none;
 use crate::kube::names::check_object_name;
 use crate::longhorn::backup_target::check_usable;
@@ -19,7 +18,6 @@ use crate::longhorn::resources::SYSTEM_RESTORE;
 use crate::longhorn::restore::EngineImageStep;
 use crate::longhorn::systembackup as sb;
 use crate::longhorn::{Longhorn, Reads, restore};
-use crate::output::file::{FileError, write_error};
 use crate::output::{self, prompt};
 use crate::store::{self, Location, Store, SystemBackupConfig};
 
@@ -196,22 +194,7 @@ async fn act(
 
 /// Downloads the backup's zip to a temporary file and reads what it restores.
 async fn read_bundle(store: &Store, version: &str, backup: &str) -> Result<RestoredContents> {
-    let mut file = tempfile::NamedTempFile::new().map_err(|source| FileError::NotWritable {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    let path = file.path().to_path_buf();
-    store
-        .download(
-            version,
-            backup,
-            |chunk| {
-                file.write_all(chunk)
-                    .map_err(|e| write_error(&path, e).into())
-            },
-            |_, _| {},
-        )
-        .await?;
+    let file = fetch::bundle_to_temp(store, version, backup).await?;
     let backup = backup.to_string();
     let contents = tokio::task::spawn_blocking(move || {
         let contents = restored_contents(file.path(), &backup);

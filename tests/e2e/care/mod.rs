@@ -1,7 +1,9 @@
 //! Commands that go past what Longhorn offers: retrying a failed SystemBackup, a
-//! summary of the namespace, ending a deletion that never ends, pruning, and cleaning up snapshots.
+//! summary of the namespace, ending a deletion that never ends, pruning, cleaning up snapshots, and
+//! comparing backups.
 
 mod cleanup;
+mod diff;
 mod force_delete;
 mod prune;
 mod retry;
