@@ -104,3 +104,41 @@ pub async fn carry_out(
     deletion::run(longhorn, terminal, request).await?;
     Ok(going.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str, deletes: bool, reason: &str) -> Step {
+        let mut fields = Map::new();
+        fields.insert("name".into(), json!(name));
+        Step {
+            object: json!({"metadata": {"name": name}}),
+            deletes,
+            reason: reason.into(),
+            cells: vec![name.into(), "3.0 MiB".into()],
+            fields,
+        }
+    }
+
+    /// The plan's table and data, as `prune` and `cleanup snapshots` print them.
+    #[test]
+    fn the_plan_is_a_kubectl_table_or_data() {
+        let steps = [
+            step(
+                "system-backup-0a1b2c3d4e5f6a7b",
+                true,
+                "backed up by system-backup-0a1b2c3d4e5f6a7b (Completed)",
+            ),
+            step(
+                "system-backup-ffeeddccbbaa9988",
+                false,
+                "the volume's newest backup system-backup-ffeeddccbbaa9988 was taken from it",
+            ),
+        ];
+        let table = render(&["NAME", "SIZE"], &steps, None).unwrap();
+        insta::assert_snapshot!("plan-table", table);
+        let data = render(&["NAME", "SIZE"], &steps, Some(output::Format::Json)).unwrap();
+        insta::assert_snapshot!("plan-json", data);
+    }
+}
