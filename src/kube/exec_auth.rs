@@ -116,8 +116,14 @@ pub fn run(exec: &ExecConfig) -> Result<Credential> {
         }
         .into());
     }
+    parse_output(program, &output.stdout)
+}
+
+/// The credential in what helper `program` printed: an ExecCredential whose status
+/// holds a token, a client certificate and key, or both.
+pub fn parse_output(program: &str, stdout: &[u8]) -> Result<Credential> {
     let parsed: ExecCredential =
-        serde_json::from_slice(&output.stdout).map_err(|source| KubeconfigError::HelperOutput {
+        serde_json::from_slice(stdout).map_err(|source| KubeconfigError::HelperOutput {
             program: program.to_string(),
             source,
         })?;

@@ -5,7 +5,7 @@
 pub mod api;
 pub mod client;
 pub mod error;
-mod exec_auth;
+pub mod exec_auth;
 pub mod names;
 pub mod object;
 pub mod selector;

@@ -7,7 +7,7 @@
 # usage: tests/tools/install.sh <component> [version]
 #   kube-apiserver | kube-controller-manager | etcd | crds <longhorn-version> | krew | s3s-fs | azurite | cron-oracle
 #   | bundle-oracle <longhorn-version> | backupstore-oracle <longhorn-version>
-#   | longhorn-manager <longhorn-version> | longhorn-engine <longhorn-version> | cargo-machete
+#   | longhorn-manager <longhorn-version> | longhorn-engine <longhorn-version> | cargo-machete | cargo-fuzz
 # Prints the path of the installed artefact on stdout (logs go to stderr).
 set -euo pipefail
 
@@ -19,6 +19,7 @@ KREW_VERSION="${KLSB_KREW_VERSION:-v0.5.0}"
 S3S_FS_VERSION="${KLSB_S3S_FS_VERSION:-0.14.1}"
 AZURITE_VERSION="${KLSB_AZURITE_VERSION:-3.35.0}"
 CARGO_MACHETE_VERSION="${KLSB_CARGO_MACHETE_VERSION:-0.9.2}"
+CARGO_FUZZ_VERSION="${KLSB_CARGO_FUZZ_VERSION:-0.13.2}"
 
 log() { echo "install.sh: $*" >&2; }
 die() { echo "install.sh: error: $*" >&2; exit 1; }
@@ -162,22 +163,30 @@ install_s3s_fs() {
   echo "$dir/bin/s3s-fs"
 }
 
-# cargo-machete (crates.io, MIT) finds dependencies no source file uses: part of the
-# quality gate of tests/tools/test.sh.
-install_cargo_machete() {
-  local v="$CARGO_MACHETE_VERSION" dir="$CACHE/cargo-machete-$CARGO_MACHETE_VERSION"
-  if is_complete "$dir"; then echo "$dir/bin/cargo-machete"; return; fi
+# install_cargo_tool NAME VERSION: a cargo subcommand built from crates.io into
+# $CACHE/NAME-VERSION/bin/NAME.
+install_cargo_tool() {
+  local name="$1" v="$2" dir="$CACHE/$1-$2"
+  if is_complete "$dir"; then echo "$dir/bin/$name"; return; fi
   command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust with rustup"
-  log "building cargo-machete $v from crates.io (first time only; about 1 min on 2 cores)"
+  log "building $name $v from crates.io (first time only; 1-3 min on 2 cores)"
   mkdir -p "$dir"
   CARGO_TARGET_DIR="$dir/target" cargo install --locked --quiet --version "=$v" \
-      --root "$dir" cargo-machete >&2 \
-    || die "could not build cargo-machete $v from crates.io (cargo install cargo-machete --version $v)"
+      --root "$dir" "$name" >&2 \
+    || die "could not build $name $v from crates.io (cargo install $name --version $v)"
   rm -rf "$dir/target"
-  [[ -x "$dir/bin/cargo-machete" ]] || die "cargo install finished but $dir/bin/cargo-machete is missing"
+  [[ -x "$dir/bin/$name" ]] || die "cargo install finished but $dir/bin/$name is missing"
   mark_complete "$dir"
-  echo "$dir/bin/cargo-machete"
+  echo "$dir/bin/$name"
 }
+
+# cargo-machete (crates.io, MIT) finds dependencies no source file uses: part of the
+# quality gate of tests/tools/test.sh.
+install_cargo_machete() { install_cargo_tool cargo-machete "$CARGO_MACHETE_VERSION"; }
+
+# cargo-fuzz, for the campaigns of tests/tools/fuzz.sh (not part of the test command:
+# it replays the saved corpus on stable).
+install_cargo_fuzz() { install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION"; }
 
 # longhorn_manager_gomod VERSION: path of longhorn-manager's go.mod from the proxy.
 longhorn_manager_gomod() {
@@ -543,5 +552,6 @@ case "${1:-}" in
   longhorn-manager) install_longhorn_manager "${2:-}" ;;
   longhorn-engine) install_longhorn_engine "${2:-}" ;;
   cargo-machete) install_cargo_machete ;;
-  *) die "usage: install.sh kube-apiserver|kube-controller-manager|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|differential-oracle|bundle-oracle <version>|backupstore-oracle <version>|longhorn-manager <version>|longhorn-engine <version>|cargo-machete" ;;
+  cargo-fuzz) install_cargo_fuzz ;;
+  *) die "usage: install.sh kube-apiserver|kube-controller-manager|etcd|crds <version>|krew|s3s-fs|azurite|cron-oracle|differential-oracle|bundle-oracle <version>|backupstore-oracle <version>|longhorn-manager <version>|longhorn-engine <version>|cargo-machete|cargo-fuzz" ;;
 esac
