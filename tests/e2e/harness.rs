@@ -20,6 +20,15 @@ pub async fn longhorn_with(options: Options) -> Longhorn {
         .expect("the test ground starts (see docs/testing.md)")
 }
 
+/// An environment on a plane of its own, for tests whose objects other environments
+/// would disturb (cluster-scoped ones, API server restarts, throttling).
+pub async fn dedicated(options: Options) -> Longhorn {
+    let version = Ground::default_version().expect("a supported LONGHORN_VERSION");
+    Ground::dedicated_with(&version, options)
+        .await
+        .expect("the test ground starts (see docs/testing.md)")
+}
+
 /// The plugin binary cargo built for these tests.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kubectl-longhorn-systembackup"))

@@ -14,20 +14,13 @@ use std::time::{Duration, Instant};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery;
-use longhorn_ground::{Ground, Longhorn, Options};
+use longhorn_ground::{Longhorn, Options};
 use serde_json::{Value, json};
 
-use crate::harness::{self, Run};
+use crate::harness::{self, Run, dedicated};
 use selection::FILES;
 
 // ---------------------------------------------------------------- helpers
-
-async fn dedicated(options: Options) -> Longhorn {
-    let version = Ground::default_version().expect("a supported LONGHORN_VERSION");
-    Ground::dedicated_with(&version, options)
-        .await
-        .expect("the test ground starts (see docs/testing.md)")
-}
 
 /// Creates objects from JSON (plurals by discovery); a `status` is then written
 /// through the status subresource.

@@ -3,10 +3,10 @@
 //! them: a changed Setting shows its value before and after, a new ConfigMap is added,
 //! and bookkeeping (status, resource versions) is no difference.
 
-use longhorn_ground::Longhorn;
+use longhorn_ground::{Longhorn, Options};
 use serde_json::{Value, json};
 
-use crate::harness::{self, Run, create_backup, longhorn, plugin};
+use crate::harness::{self, Run, create_backup, dedicated, longhorn, plugin};
 
 async fn diff(env: &Longhorn, args: &[&str]) -> Run {
     let mount = env.store_path().display().to_string();
@@ -30,9 +30,12 @@ fn of_kind<'a>(data: &'a Value, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} in {data}"))
 }
 
+/// On a plane of its own: a bundle holds cluster-scoped objects of every namespace
+/// (PersistentVolumes, StorageClasses), which other tests on a shared plane change
+/// between the two backups.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_backups_and_a_backup_against_the_cluster() {
-    let env = longhorn().await;
+    let env = dedicated(Options::default()).await;
     let ns = env.namespace().to_string();
     create_backup(&env, "before", true).await;
     set_setting(&env, "recurring-successful-jobs-history-limit", "3").await;

@@ -10,21 +10,14 @@
 
 use std::path::PathBuf;
 
+use longhorn_ground::Longhorn;
 use longhorn_ground::audit::{AuditEvent, AuditLog, Load};
-use longhorn_ground::{Ground, Longhorn, Options};
 
 mod throttled;
 
 /// The plugin's user in the throttled tests, and the load generator's.
 const PLUGIN_USER: &str = "plugin-under-load";
 const LOAD_USER: &str = "load-generator";
-
-async fn dedicated(options: Options) -> Longhorn {
-    let version = Ground::default_version().expect("a supported LONGHORN_VERSION");
-    Ground::dedicated_with(&version, options)
-        .await
-        .expect("the test ground starts (see docs/testing.md)")
-}
 
 /// An environment whose apiserver now throttles, with the plugin's kubeconfig and a
 /// load generator keeping the limited slots busy.

@@ -6,7 +6,8 @@ use std::process::Command;
 
 use longhorn_ground::Options;
 
-use super::{Throttled, dedicated, longhorn_list_path};
+use super::{Throttled, longhorn_list_path};
+use crate::harness::dedicated;
 
 /// `create --local` on 5,000 volumes builds the whole bundle while every LIST page may
 /// be turned away, and shows its per-kind counters on a terminal meanwhile.
