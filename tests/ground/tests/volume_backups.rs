@@ -158,15 +158,18 @@ async fn if_not_present_skips_volumes_whose_last_backup_is_intact() {
         snapshotted, expected,
         "a snapshot per volume, kept even when the backup is skipped"
     );
-    assert_eq!(
-        created(&backups, |o| {
-            o.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("backup-volume"))
-                .map(String::as_str)
-        }),
-        vec![volumes[1].clone(); rounds],
-        "only the volume without a last backup is backed up"
+    // A later round may find that volume's backup from an earlier round intact and
+    // skip it: one backup per round at most, all of that volume.
+    let backed_up = created(&backups, |o| {
+        o.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("backup-volume"))
+            .map(String::as_str)
+    });
+    assert!(
+        (1..=rounds).contains(&backed_up.len()) && backed_up.iter().all(|v| *v == volumes[1]),
+        "only the volume without a last backup is backed up, once per round at most \
+         ({rounds} rounds): {backed_up:?}"
     );
 }
