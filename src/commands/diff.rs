@@ -19,8 +19,7 @@ use crate::bundle::diff::{self, Diff, ObjectSet};
 use crate::bundle::inspect::restored_objects;
 use crate::bundle::{self, Request};
 use crate::kube::names::check_object_name;
-use crate::longhorn::resources::SYSTEM_BACKUP;
-use crate::longhorn::systembackup::{self as sb, VolumeBackupPolicy};
+use crate::longhorn::systembackup::VolumeBackupPolicy;
 use crate::longhorn::{Longhorn, Reads};
 use crate::output::file::FileError;
 use crate::output::progress::Counters;
@@ -76,11 +75,13 @@ pub async fn run(context: &Context, args: &DiffArgs) -> Result<()> {
     };
     let longhorn = context.longhorn(reads).await?;
     let (store, _) = store::open_cluster_target(&longhorn, location).await?;
-    let from = backup_objects(&longhorn, &store, &args.from).await?;
-    let to = match &args.to {
-        Some(to) => backup_objects(&longhorn, &store, to).await?,
-        None => live_objects(&longhorn).await?,
+    let to = async {
+        match &args.to {
+            Some(to) => backup_objects(&longhorn, &store, to).await,
+            None => live_objects(&longhorn).await,
+        }
     };
+    let (from, to) = tokio::try_join!(backup_objects(&longhorn, &store, &args.from), to)?;
     let diff = diff::diff(&from, &to);
     let to_name = args.to.clone().unwrap_or_else(|| "the cluster now".into());
     let text = match output::data_format(args.output.as_deref()) {
@@ -95,19 +96,7 @@ pub async fn run(context: &Context, args: &DiffArgs) -> Result<()> {
 
 /// The objects SystemBackup `name` would restore, read from the backup target.
 async fn backup_objects(longhorn: &Longhorn, store: &Store, name: &str) -> Result<ObjectSet> {
-    let found = longhorn
-        .kube()
-        .get_opt(&SYSTEM_BACKUP.object(longhorn.namespace(), name))
-        .await?;
-    let version = match found.as_ref().and_then(sb::version) {
-        Some(version) => Some(version.to_string()),
-        None => store.find(name).await?,
-    }
-    .ok_or_else(|| store::Error::NotFound {
-        name: name.to_string(),
-        namespace: longhorn.namespace().to_string(),
-        url: store.url.display(),
-    })?;
+    let version = fetch::backup_version(longhorn, store, name).await?;
     let file = fetch::bundle_to_temp(store, &version, name).await?;
     read_objects(file.path(), name).await
 }

@@ -10,12 +10,11 @@ use sha2::{Digest, Sha256};
 
 use super::Context;
 use super::error::Result;
+use super::shared::fetch;
 use super::shared::names::system_backup_names;
 use crate::bundle::default_zip_path;
 use crate::kube::names::check_object_name;
 use crate::longhorn::Reads;
-use crate::longhorn::resources::SYSTEM_BACKUP;
-use crate::longhorn::systembackup as sb;
 use crate::output::file::write_error;
 use crate::output::progress::Transfer;
 use crate::output::{self, AtomicFile};
@@ -58,21 +57,7 @@ pub async fn run(context: &Context, args: &DownloadArgs) -> Result<()> {
     let longhorn = context.longhorn(reads).await?;
     let (store, _) = store::open_cluster_target(&longhorn, location).await?;
 
-    // The CR knows the version; without one (not synced yet), the store does.
-    let namespace = longhorn.namespace();
-    let object = longhorn
-        .kube()
-        .get_opt(&SYSTEM_BACKUP.object(namespace, &args.name))
-        .await?;
-    let version = match object.as_ref().and_then(sb::version) {
-        Some(version) => Some(version.to_string()),
-        None => store.find(&args.name).await?,
-    }
-    .ok_or_else(|| store::Error::NotFound {
-        name: args.name.clone(),
-        namespace: namespace.to_string(),
-        url: store.url.display(),
-    })?;
+    let version = fetch::backup_version(&longhorn, &store, &args.name).await?;
     let config =
         store
             .config(&version, &args.name)

@@ -154,6 +154,13 @@ pub fn plan(
             *entry = (backup, taken);
         }
     }
+    // The Backups of each snapshot, looked up once per snapshot rather than scanned.
+    let mut by_snapshot: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for backup in backups {
+        if let Some(snapshot) = backup_snapshot(backup) {
+            by_snapshot.entry(snapshot).or_default().push(backup);
+        }
+    }
     let mut decisions: Vec<Decision> = snapshots
         .iter()
         .filter(|s| is_volume_backup_name(object::name(s)))
@@ -164,9 +171,11 @@ pub fn plan(
             let name = object::name(snapshot);
             let volume = snapshot_volume(snapshot);
             let taken = snapshot_taken(snapshot);
-            let using: Vec<&Value> = backups
-                .iter()
-                .filter(|b| backup_snapshot(b) == Some(name))
+            let using: Vec<&Value> = by_snapshot
+                .get(name)
+                .into_iter()
+                .flatten()
+                .copied()
                 .filter(|b| backup_volume(b).is_none_or(|v| v == volume))
                 .collect();
             let reason = decide(

@@ -20,6 +20,18 @@ pub async fn longhorn_with(options: Options) -> Longhorn {
         .expect("the test ground starts (see docs/testing.md)")
 }
 
+/// Runs each `(args, exit code, text on stderr)` case: it must fail with that code and
+/// text, and a failure of the plugin's own (exit 1) in one line.
+pub async fn assert_bad_inputs(env: &Longhorn, cases: &[(&[&str], i32, &str)]) {
+    for (args, code, text) in cases {
+        let run = plugin(env, args).await;
+        run.failure(*code).stderr_has(text);
+        if *code == 1 {
+            run.one_line_error();
+        }
+    }
+}
+
 /// An environment on a plane of its own, for tests whose objects other environments
 /// would disturb (cluster-scoped ones, API server restarts, throttling).
 pub async fn dedicated(options: Options) -> Longhorn {

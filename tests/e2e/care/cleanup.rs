@@ -188,12 +188,6 @@ async fn bad_input_cleans_up_nothing() {
             "invalid duration",
         ),
     ];
-    for (args, code, text) in cases {
-        let run = plugin(&env, args).await;
-        run.failure(code).stderr_has(text);
-        if code == 1 {
-            run.one_line_error();
-        }
-    }
+    harness::assert_bad_inputs(&env, &cases).await;
     assert_eq!(system_backup_snapshots(&env).await, before);
 }

@@ -170,12 +170,6 @@ async fn bad_input_prunes_nothing() {
             "json",
         ),
     ];
-    for (args, code, text) in cases {
-        let run = plugin(&env, args).await;
-        run.failure(code).stderr_has(text);
-        if code == 1 {
-            run.one_line_error();
-        }
-    }
+    harness::assert_bad_inputs(&env, &cases).await;
     assert_eq!(system_backups(&env).await, ["new", "old"]);
 }
